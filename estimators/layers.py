@@ -1,0 +1,178 @@
+"""Layers with a forward and a backward pass, cs231n style.
+
+Every layer has ``forward(x, training)``, ``backward(grad)``, and matching
+tuples ``params`` and ``grads``. Training passes reuse preallocated buffers
+(the batch size repeats); inference allocates, so a large ``predict`` does not
+leave a large buffer behind.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+
+class Buffers:
+    """Arrays reused from batch to batch, keyed by name, reallocated on a shape change."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def get(self, name, shape, dtype):
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(shape, dtype=dtype)
+        return array
+
+    def clear(self):
+        self._arrays.clear()
+
+
+class Dense:
+    """``x @ coef + intercept``.
+
+    ``input_grad=False`` skips the gradient with respect to the input, which
+    nobody needs for the first layer and costs a third of its backward pass.
+    """
+
+    def __init__(self, coef, intercept, input_grad=True, train_intercept=True):
+        self.coef, self.intercept = coef, intercept
+        self.coef_grad = np.zeros_like(coef)
+        self.intercept_grad = np.zeros_like(intercept)
+        self.params = (coef, intercept)
+        self.param_names = ("coef", "intercept")
+        self.grads = (self.coef_grad, self.intercept_grad)
+        if not train_intercept:
+            # Batch norm right after this layer subtracts the mean, so an
+            # intercept would have no effect and a gradient of exactly zero.
+            intercept[...] = 0
+            self.params, self.param_names, self.grads = self.params[:1], ("coef",), self.grads[:1]
+        self.input_grad = input_grad
+        self.buffers = Buffers()
+
+    def forward(self, x, training=True):
+        if not training:
+            return x @ self.coef + self.intercept
+        self._x = x
+        out = self.buffers.get("out", (len(x), self.coef.shape[1]), self.coef.dtype)
+        np.matmul(x, self.coef, out=out)
+        out += self.intercept
+        return out
+
+    def backward(self, grad):
+        np.matmul(self._x.T, grad, out=self.coef_grad)
+        np.sum(grad, axis=0, out=self.intercept_grad)
+        if not self.input_grad:
+            return None
+        out = self.buffers.get("grad", self._x.shape, grad.dtype)
+        return np.matmul(grad, self.coef.T, out=out)
+
+
+class BatchNorm:
+    """Batch normalization with learned scale ``gamma`` and shift ``beta``.
+
+    Training normalises with the batch's statistics and keeps running averages
+    (``momentum`` is the weight of the old value), which inference uses.
+    """
+
+    def __init__(self, n_units, dtype, momentum=0.9, eps=1e-5):
+        self.gamma = np.ones(n_units, dtype=dtype)
+        self.beta = np.zeros(n_units, dtype=dtype)
+        self.running_mean = np.zeros(n_units, dtype=dtype)
+        self.running_var = np.ones(n_units, dtype=dtype)
+        self.gamma_grad = np.zeros_like(self.gamma)
+        self.beta_grad = np.zeros_like(self.beta)
+        self.params = (self.gamma, self.beta)
+        self.param_names = ("gamma", "beta")
+        self.grads = (self.gamma_grad, self.beta_grad)
+        self.momentum, self.eps = momentum, eps
+
+    def forward(self, x, training=True):
+        if not training:
+            scale = self.gamma / np.sqrt(self.running_var + self.eps)
+            return (x - self.running_mean) * scale + self.beta
+        mean, var = x.mean(axis=0), x.var(axis=0)
+        self.running_mean *= self.momentum
+        self.running_mean += (1 - self.momentum) * mean
+        self.running_var *= self.momentum
+        self.running_var += (1 - self.momentum) * var
+        self._inv_std = 1 / np.sqrt(var + self.eps)
+        self._x_hat = (x - mean) * self._inv_std
+        return self._x_hat * self.gamma + self.beta
+
+    def backward(self, grad):
+        self.gamma_grad[...] = (grad * self._x_hat).sum(axis=0)
+        self.beta_grad[...] = grad.sum(axis=0)
+        x_hat_grad = grad * self.gamma
+        n = len(grad)
+        return (self._inv_std / n) * (
+            n * x_hat_grad
+            - x_hat_grad.sum(axis=0)
+            - self._x_hat * (x_hat_grad * self._x_hat).sum(axis=0)
+        )
+
+    @property
+    def state(self):
+        """Arrays that are learned but not trained by gradient."""
+        return (self.running_mean, self.running_var)
+
+
+class Dropout:
+    """Inverted dropout: drops units with probability ``rate`` while training only."""
+
+    params = grads = param_names = ()
+
+    def __init__(self, rate, rng):
+        self.rate, self.rng = rate, rng
+
+    def forward(self, x, training=True):
+        if not training:
+            return x
+        keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
+        self._mask = keep * x.dtype.type(1 / (1 - self.rate))
+        x *= self._mask
+        return x
+
+    def backward(self, grad):
+        grad *= self._mask
+        return grad
+
+
+class SoftmaxCrossEntropy:
+    """Softmax output with the categorical log loss, as sklearn's ``log_loss``."""
+
+    name = "softmax"
+
+    def forward(self, z):
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
+
+    def loss(self, prob, y, sample_weight=None):
+        """Mean (or weighted mean) negative log likelihood; ``y`` is one-hot."""
+        eps = np.finfo(prob.dtype).eps
+        picked = np.log(np.clip(prob, eps, 1 - eps))
+        per_sample = -(picked * y).sum(axis=1)
+        return float(np.average(per_sample, weights=sample_weight))
+
+    def backward(self, prob, y, sample_weight, weight_sum):
+        """Gradient with respect to the logits; overwrites ``prob``."""
+        grad = np.subtract(prob, y, out=prob)
+        if sample_weight is not None:
+            grad *= sample_weight[:, None]
+        grad /= grad.dtype.type(weight_sum)
+        return grad
+
+
+class SigmoidCrossEntropy(SoftmaxCrossEntropy):
+    """Logistic output with the binary log loss (binary and multilabel targets)."""
+
+    name = "logistic"
+
+    def forward(self, z):
+        return expit(z, out=z)
+
+    def loss(self, prob, y, sample_weight=None):
+        eps = np.finfo(prob.dtype).eps
+        prob = np.clip(prob, eps, 1 - eps)
+        per_sample = -(y * np.log(prob) + (1 - y) * np.log1p(-prob)).sum(axis=1)
+        return float(np.average(per_sample, weights=sample_weight))

@@ -1,0 +1,575 @@
+"""MLPClassifier: a drop-in superset of ``sklearn.neural_network.MLPClassifier``."""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
+
+from .activations import ACTIVATIONS, Activation
+from .network import Network
+from .optimizers import make_optimizer
+
+
+class DivergenceError(ArithmeticError):
+    """Training produced a non-finite loss or non-finite parameters."""
+
+
+def init_weights(rng, fan_in, fan_out, method, activation, dtype):
+    """One layer's ``(coef, intercept)``.
+
+    'glorot_uniform' draws both from sklearn's uniform bound (so a given
+    ``random_state`` gives sklearn's initial weights); the normal schemes start
+    the intercepts at zero.
+    """
+    if method == "glorot_uniform":
+        factor = 2.0 if activation in ("logistic", "sigmoid") else 6.0
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coef = rng.uniform(-bound, bound, (fan_in, fan_out))
+        intercept = rng.uniform(-bound, bound, fan_out)
+    else:
+        gain = 2.0 if method == "he_normal" else 1.0
+        coef = rng.normal(0.0, np.sqrt(gain / fan_in), (fan_in, fan_out))
+        intercept = np.zeros(fan_out)
+    return coef.astype(dtype), intercept.astype(dtype)
+
+
+class MLPClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-layer perceptron classifier trained by sgd or adam, in NumPy.
+
+    Every parameter that ``sklearn.neural_network.MLPClassifier`` has (but
+    ``max_fun`` and ``solver='lbfgs'``) keeps its name, meaning and default, so
+    replacing the import keeps a script working. The rest are additions.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int or int, default=(100,)
+        Units of each hidden layer.
+    activation : str or Activation, default='relu'
+        A name registered in ``estimators.activations.ACTIVATIONS`` ('identity',
+        'relu', 'leaky_relu', 'prelu', 'sigmoid' (alias 'logistic'), 'tanh',
+        'lecun_tanh', 'elu', 'gelu', 'swish', or your own), or an instance.
+    solver : {'sgd', 'adam'}, default='adam'
+    alpha : float, default=1e-4
+        L2 penalty, scaled as sklearn's: ``0.5 * alpha * ||W||^2 / batch_size``.
+        The per-sample coefficient lambda of the textbooks is ``alpha / (2 * batch_size)``.
+    batch_size : int or 'auto', default='auto'
+        'auto' is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cyclic'}, default='constant'
+        sgd's schedule, as sklearn's; 'cyclic' is the triangular cyclical rate
+        between ``cyclic_bounds`` with half-period ``cyclic_step_size`` updates,
+        followed by sgd and adam alike.
+    learning_rate_init : float, default=0.001
+    power_t : float, default=0.5
+    max_iter : int, default=200
+        Epochs.
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+    tol : float, default=1e-4
+    verbose : bool, default=False
+    warm_start : bool, default=False
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Stop when the validation accuracy stops improving; the validation set
+        is ``validation_data`` when ``fit`` gets one, else a split of X.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float
+        Adam's parameters.
+    n_iter_no_change : int, default=10
+    slope : float, default=0.01
+        Leaky ReLU's slope for negative inputs, any real number (1 makes it the
+        identity); also PReLU's initial slope.
+    prelu_per : {'layer', 'unit'}, default='layer'
+        One learned PReLU slope per hidden layer, or one per unit.
+    batch_norm : {None, 'before', 'after'}, default=None
+        Batch normalization of each hidden layer, before or after its activation.
+    dropout : float in [0, 1), default=0.0
+        Inverted dropout rate on hidden activations, while training.
+    jitter : float, default=0.0
+        Standard deviation of Gaussian noise added to each training batch.
+    cyclic_bounds : tuple (eta_min, eta_max), default=(1e-5, 1e-1)
+    cyclic_step_size : int, default=500
+        Updates from ``eta_min`` to ``eta_max`` (the n_s of Smith's paper).
+    weight_init : {'glorot_uniform', 'he_normal', 'lecun_normal'}, default='glorot_uniform'
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of the parameters and of the computation.
+    callbacks : list of callables, default=None
+        Each is called as ``callback(estimator, record)`` after every epoch,
+        ``record`` being the epoch's entry of ``history_``; returning True
+        stops training.
+
+    Attributes
+    ----------
+    classes_, coefs_, intercepts_, n_iter_, t_, loss_, loss_curve_, best_loss_,
+    validation_scores_, best_validation_score_, n_features_in_, n_layers_,
+    n_outputs_, out_activation_ :
+        As sklearn's.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``train_loss``, ``learning_rate``,
+        ``grad_norm_mean`` and ``grad_norm_max`` (per Dense layer, over the
+        epoch's batches), ``prelu_slopes`` (per PReLU layer), ``seconds``, and
+        with validation data ``val_loss`` and ``val_accuracy``.
+    prelu_slopes_ : list of ndarray
+        The learned slopes of each PReLU layer.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from estimators import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier((64,), activation="leaky_relu", slope=-0.5,
+    ...                     batch_norm="before", max_iter=20, random_state=0)
+    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(ACTIVATIONS.keys()), Activation],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cyclic"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "slope": [Interval(Real, None, None, closed="neither")],
+        "prelu_per": [StrOptions({"layer", "unit"})],
+        "batch_norm": [None, StrOptions({"before", "after"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "jitter": [Interval(Real, 0, None, closed="left")],
+        "cyclic_bounds": [tuple, list],
+        "cyclic_step_size": [Interval(Integral, 1, None, closed="left")],
+        "weight_init": [StrOptions({"glorot_uniform", "he_normal", "lecun_normal"})],
+        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "callbacks": [None, list],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        slope=0.01,
+        prelu_per="layer",
+        batch_norm=None,
+        dropout=0.0,
+        jitter=0.0,
+        cyclic_bounds=(1e-5, 1e-1),
+        cyclic_step_size=500,
+        weight_init="glorot_uniform",
+        dtype="float32",
+        callbacks=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.slope = slope
+        self.prelu_per = prelu_per
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.jitter = jitter
+        self.cyclic_bounds = cyclic_bounds
+        self.cyclic_step_size = cyclic_step_size
+        self.weight_init = weight_init
+        self.dtype = dtype
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, validation_data=None):
+        """Fit the model to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        validation_data : tuple (X_val, y_val), default=None
+            Scored after every epoch (``val_loss``, ``val_accuracy`` in
+            ``history_``); used for early stopping instead of a split.
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``X`` and ``y``; ``classes`` is required on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array of shape (n_classes,), default=None
+
+        Returns
+        -------
+        self : MLPClassifier
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _fit(self, X, y, sample_weight, incremental, validation_data=None):
+        self._check_added_params()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(X.shape[1], Y.shape[1])
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = make_optimizer(self, self._network.params)
+        train, val = self._split(X, Y, sample_weight, validation_data)
+        try:
+            self._train(train, val, incremental)
+        except DivergenceError:
+            self._forget_fit()
+            raise
+        finally:
+            if hasattr(self, "_network"):
+                self._network.release_buffers()
+        return self
+
+    def _check_added_params(self):
+        bounds = self.cyclic_bounds
+        if (len(bounds) != 2 or not all(isinstance(b, Real) and np.isfinite(b) for b in bounds)
+                or not 0 < bounds[0] < bounds[1]):
+            raise InvalidParameterError(
+                "The 'cyclic_bounds' parameter of MLPClassifier must be a pair "
+                f"(eta_min, eta_max) with 0 < eta_min < eta_max. Got {bounds!r} instead."
+            )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, dtype=np.dtype(self.dtype), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in "
+                    f"the previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+                )
+            if len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}."
+                )
+        return X, self._label_binarizer.transform(y).astype(X.dtype)
+
+    def _initialize(self, n_features, n_outputs):
+        dtype = np.dtype(self.dtype)
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        units = [n_features, *sizes, n_outputs]
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(units)
+        multiclass = self._label_binarizer.y_type_ == "multiclass"
+        self.out_activation_ = "softmax" if multiclass else "logistic"
+        name = self.activation if isinstance(self.activation, str) else None
+        weights = [init_weights(self._random_state, a, b, self.weight_init, name, dtype)
+                   for a, b in zip(units[:-1], units[1:])]
+        self.coefs_ = [w for w, _ in weights]
+        self.intercepts_ = [b for _, b in weights]
+        noise_seed = self._random_state.randint(np.iinfo(np.int32).max)
+        self._noise = np.random.default_rng(noise_seed)
+        self._network = Network(
+            self.coefs_, self.intercepts_, self.out_activation_, self.activation,
+            self.slope, self.prelu_per, self.batch_norm, self.dropout, self._noise,
+        )
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.history_ = []
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+        self.best_loss_ = np.inf
+        self._no_improvement_count = 0
+
+    def _split(self, X, Y, sample_weight, validation_data):
+        """``(X, Y, weights)`` to train on and ``(X, labels, weights)`` to score, or None."""
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            X_val = validate_data(self, X_val, dtype=np.dtype(self.dtype), reset=False)
+            y_val = column_or_1d(y_val) if np.ndim(y_val) == 2 and np.shape(y_val)[1] == 1 else np.asarray(y_val)
+            unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+            if len(unknown):
+                raise ValueError(f"validation_data has labels not seen in y: {unknown}.")
+            return (X, Y, sample_weight), (X_val, y_val, None)
+        if not self.early_stopping:
+            return (X, Y, sample_weight), None
+        stratify = Y if self.n_outputs_ == 1 else self._label_binarizer.inverse_transform(Y)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            stratify = None
+        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+        parts = train_test_split(*arrays, random_state=self._random_state,
+                                 test_size=self.validation_fraction, stratify=stratify)
+        if len(parts[1]) < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+        weights = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        y_val = self._label_binarizer.inverse_transform(parts[3])
+        return (parts[0], parts[2], weights[0]), (parts[1], y_val, weights[1])
+
+    # ------------------------------------------------------------- training
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                          "It is going to be clipped")
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _train(self, train, val, incremental):
+        X, Y, weights = train
+        batch_size = self._batch_size(len(X))
+        if val is not None and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            if self.early_stopping:
+                self.best_loss_ = None
+        best = None
+        for _ in range(1 if incremental else self.max_iter):
+            started = time.perf_counter()
+            record = self._run_epoch(X, Y, weights, batch_size)
+            if val is not None:
+                record.update(self._score_validation(*val))
+            record["seconds"] = time.perf_counter() - started
+            self.history_.append(record)
+            stop, best = self._end_epoch(record, val, best)
+            if stop:
+                break
+        else:
+            if not incremental:
+                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning)
+        if self.early_stopping and best is not None:
+            self._network.restore(best)
+
+    def _batches(self, n_samples, batch_size):
+        order = (self._random_state.permutation(n_samples) if self.shuffle
+                 else np.arange(n_samples))
+        return [order[start:start + batch_size] for start in range(0, n_samples, batch_size)]
+
+    def _run_epoch(self, X, Y, weights, batch_size):
+        """One pass over the data; returns the epoch's record without validation."""
+        network, optimizer = self._network, self._optimizer
+        X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+        Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+        total_loss, norms = 0.0, []
+        for index in self._batches(len(X), batch_size):
+            xb = np.take(X, index, axis=0, out=X_batch[:len(index)])
+            yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)])
+            if self.jitter:
+                xb += self._noise.standard_normal(xb.shape, dtype=xb.dtype) * xb.dtype.type(self.jitter)
+            wb = None if weights is None else weights[index]
+            loss = network.loss_and_gradients(xb, yb, self.alpha, wb)
+            if not np.isfinite(loss):
+                self._diverged(f"the loss is {loss}")
+            norms.append(network.weight_gradient_norms())
+            optimizer.update(network.grads)
+            total_loss += loss * len(index)
+        self.n_iter_ += 1
+        self.t_ += len(X)
+        self.loss_ = total_loss / len(X)
+        self.loss_curve_.append(self.loss_)
+        if not network.is_finite():
+            self._diverged("the parameters are no longer finite")
+        norms = np.asarray(norms)
+        return {
+            "epoch": self.n_iter_,
+            "train_loss": self.loss_,
+            "learning_rate": float(optimizer.schedule.rate),
+            "grad_norm_mean": norms.mean(axis=0).tolist(),
+            "grad_norm_max": norms.max(axis=0).tolist(),
+            "prelu_slopes": [s.tolist() for s in network.prelu_slopes()],
+        }
+
+    def _diverged(self, what):
+        activation = self.activation if isinstance(self.activation, str) else repr(self.activation)
+        raise DivergenceError(
+            f"Training diverged at epoch {self.n_iter_ + 1}: {what} "
+            f"(activation={activation!r}, slope={self.slope}, solver={self.solver!r}, "
+            f"learning_rate_init={self.learning_rate_init}). Lower the learning rate or the slope."
+        )
+
+    def _score_validation(self, X, y, weights):
+        prob = self._network.forward(X)
+        Y = self._label_binarizer.transform(y).astype(prob.dtype)
+        predicted = self._label_binarizer.inverse_transform(prob if prob.shape[1] > 1 else prob.ravel())
+        from sklearn.metrics import accuracy_score
+
+        return {"val_loss": self._network.output.loss(prob, Y, weights),
+                "val_accuracy": float(accuracy_score(y, predicted, sample_weight=weights))}
+
+    def _end_epoch(self, record, val, best):
+        """Bookkeeping after an epoch; returns (stop?, best snapshot)."""
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+        if val is not None:
+            self.validation_scores_.append(record["val_accuracy"])
+        if self.early_stopping:
+            score = record["val_accuracy"]
+            improved = score >= self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                best = self._network.snapshot()
+        else:
+            improved = self.loss_ <= self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, self.loss_)
+            if val is not None:
+                self.best_validation_score_ = max(self.best_validation_score_, record["val_accuracy"])
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        self._optimizer.schedule.epoch_end(self.t_)
+        stop = any([bool(callback(self, record)) for callback in self.callbacks or []])
+        if self._no_improvement_count > self.n_iter_no_change:
+            stop = stop or self._optimizer.schedule.plateau(self.verbose)
+            self._no_improvement_count = 0
+        return stop, best
+
+    def _forget_fit(self):
+        """Leave the estimator unfitted: never half-trained and full of NaN."""
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
+            delattr(self, name)
+        for name in ("_network", "_optimizer", "_label_binarizer"):
+            self.__dict__.pop(name, None)
+
+    # -------------------------------------------------------------- predict
+
+    def predict_proba(self, X):
+        """Probability of each class, in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.dtype(self.dtype), reset=False)
+        prob = self._network.forward(X)
+        if self.n_outputs_ == 1:
+            prob = prob.ravel()
+            return np.vstack([1 - prob, prob]).T
+        return prob
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        prob = self.predict_proba(X)
+        return np.log(prob, out=prob)
+
+    def predict(self, X):
+        """Predicted class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes) for multilabel y
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.dtype(self.dtype), reset=False)
+        prob = self._network.forward(X)
+        if self.n_outputs_ == 1:
+            prob = prob.ravel()
+        return self._label_binarizer.inverse_transform(prob)
+
+    @property
+    def prelu_slopes_(self):
+        check_is_fitted(self)
+        return self._network.prelu_slopes()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

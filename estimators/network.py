@@ -1,0 +1,135 @@
+"""The network: a list of layers built once, and a loss on top.
+
+Batch norm before or after the activation is only the order of that list, so
+``forward`` and ``backward`` are straight loops with no branching.
+"""
+
+import numpy as np
+
+from .activations import make_activation
+from .layers import BatchNorm, Dense, Dropout, SigmoidCrossEntropy, SoftmaxCrossEntropy
+
+
+def hidden_block(units, activation, batch_norm, dropout, dtype, rng, slope, prelu_per):
+    """The layers that follow a hidden Dense layer, in order."""
+    act = make_activation(activation, slope=slope, prelu_per=prelu_per)
+    act.build(units, dtype)
+    block = {
+        None: [act],
+        "before": [BatchNorm(units, dtype), act],
+        "after": [act, BatchNorm(units, dtype)],
+    }[batch_norm]
+    if dropout > 0:
+        block.append(Dropout(dropout, rng))
+    return block
+
+
+class Network:
+    """A feed-forward classifier over shared ``coefs`` and ``intercepts`` arrays.
+
+    Parameters
+    ----------
+    coefs, intercepts : list of ndarray
+        Weights per Dense layer; the network trains them in place.
+    output : {'softmax', 'logistic'}
+        The output activation, with its matching log loss.
+    activation, slope, prelu_per, batch_norm, dropout :
+        As the estimator's parameters of the same names.
+    rng : numpy.random.Generator
+        Source of dropout masks.
+    """
+
+    def __init__(self, coefs, intercepts, output, activation="relu", slope=0.01,
+                 prelu_per="layer", batch_norm=None, dropout=0.0, rng=None):
+        dtype = coefs[0].dtype
+        last = len(coefs) - 1
+        self.dense = [
+            Dense(coef, intercept, input_grad=i > 0,
+                  train_intercept=i == last or batch_norm != "before")
+            for i, (coef, intercept) in enumerate(zip(coefs, intercepts))
+        ]
+        self.layers = []
+        for dense in self.dense[:-1]:
+            self.layers.append(dense)
+            self.layers += hidden_block(dense.coef.shape[1], activation, batch_norm,
+                                        dropout, dtype, rng, slope, prelu_per)
+        self.layers.append(self.dense[-1])
+        self.output = {"softmax": SoftmaxCrossEntropy, "logistic": SigmoidCrossEntropy}[output]()
+        self.params = [p for layer in self.layers for p in layer.params]
+        self.grads = [g for layer in self.layers for g in layer.grads]
+
+    def forward(self, X, training=False):
+        """Class probabilities for ``X``."""
+        for layer in self.layers:
+            X = layer.forward(X, training)
+        return self.output.forward(X)
+
+    def loss(self, X, Y, alpha=0.0, sample_weight=None):
+        """Training loss of a batch (with L2), and the output probabilities.
+
+        The penalty is sklearn's: ``0.5 * alpha * sum(W**2) / n_samples``, where
+        ``n_samples`` is the sum of the sample weights when there are some.
+        """
+        prob = self.forward(X, training=True)
+        loss = self.output.loss(prob, Y, sample_weight)
+        if alpha:
+            loss += 0.5 * alpha * self.squared_weight_norm() / _weight_sum(X, sample_weight)
+        return loss, prob
+
+    def loss_and_gradients(self, X, Y, alpha=0.0, sample_weight=None):
+        """:meth:`loss`, with the gradients stored in ``self.grads``."""
+        loss, prob = self.loss(X, Y, alpha, sample_weight)
+        weight_sum = _weight_sum(X, sample_weight)
+        grad = self.output.backward(prob, Y, sample_weight, weight_sum)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        if alpha:
+            for dense in self.dense:
+                dense.coef_grad += (alpha / weight_sum) * dense.coef
+        return loss
+
+    def named_parameters(self):
+        """``(name, param, grad)`` for every trained array: coef_0, gamma_1, slope_0..."""
+        seen = {}
+        for layer in self.layers:
+            for name, param, grad in zip(layer.param_names, layer.params, layer.grads):
+                index = seen[name] = seen.get(name, -1) + 1
+                yield f"{name}_{index}", param, grad
+
+    def squared_weight_norm(self):
+        return sum(float(np.dot(d.coef.ravel(), d.coef.ravel())) for d in self.dense)
+
+    def weight_gradient_norms(self):
+        """The L2 norm of each Dense layer's weight gradient, input side first."""
+        return [float(np.sqrt(np.dot(d.coef_grad.ravel(), d.coef_grad.ravel())))
+                for d in self.dense]
+
+    def prelu_slopes(self):
+        """The learned slopes of each PReLU layer (a copy)."""
+        return [layer.alpha.copy() for layer in self.layers if hasattr(layer, "alpha")]
+
+    def state(self):
+        """Every learned array, trained or running statistic."""
+        return self.params + [s for layer in self.layers for s in getattr(layer, "state", ())]
+
+    def snapshot(self):
+        return [array.copy() for array in self.state()]
+
+    def restore(self, snapshot):
+        for array, saved in zip(self.state(), snapshot):
+            array[...] = saved
+
+    def is_finite(self):
+        return all(np.isfinite(array).all() for array in self.state())
+
+    def release_buffers(self):
+        """Drop per-batch caches so a fitted model pickles small."""
+        for layer in self.layers:
+            if hasattr(layer, "buffers"):
+                layer.buffers.clear()
+            for name in [n for n in vars(layer) if n.startswith("_")]:
+                delattr(layer, name)
+
+
+def _weight_sum(X, sample_weight):
+    return len(X) if sample_weight is None else float(sample_weight.sum())

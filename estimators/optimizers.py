@@ -1,0 +1,162 @@
+"""Learning-rate schedules and the two stochastic solvers, sgd and adam.
+
+The solvers follow sklearn's ``_stochastic_optimizers`` update rules but work
+in place on preallocated arrays. A schedule gives the rate for each update;
+sklearn's adam ignores ``learning_rate`` and so does ours, except for
+``'cyclic'``, which any solver can follow.
+"""
+
+import math
+
+import numpy as np
+
+
+class ConstantSchedule:
+    """The same rate throughout; a plateau stops training."""
+
+    def __init__(self, learning_rate_init):
+        self.rate = learning_rate_init
+
+    def step(self):
+        """Called after each update."""
+
+    def epoch_end(self, samples_seen):
+        """Called after each epoch with the number of samples seen so far."""
+
+    def plateau(self, verbose=False):
+        """Called when the loss stops improving; returns True to stop training."""
+        if verbose:
+            print("Stopping.")
+        return True
+
+
+class InvScalingSchedule(ConstantSchedule):
+    """``learning_rate_init / (t + 1) ** power_t``, t the samples seen (sklearn's 'invscaling')."""
+
+    def __init__(self, learning_rate_init, power_t):
+        super().__init__(learning_rate_init)
+        self.learning_rate_init, self.power_t = learning_rate_init, power_t
+
+    def epoch_end(self, samples_seen):
+        self.rate = self.learning_rate_init / (samples_seen + 1) ** self.power_t
+
+
+class AdaptiveSchedule(ConstantSchedule):
+    """Divide the rate by 5 at each plateau; stop once it is below 1e-6 (sklearn's 'adaptive')."""
+
+    def plateau(self, verbose=False):
+        if self.rate <= 1e-6:
+            return super().plateau(verbose)
+        self.rate /= 5.0
+        if verbose:
+            print(f"Setting learning rate to {self.rate:f}")
+        return False
+
+
+class CyclicSchedule(ConstantSchedule):
+    """Triangular cyclical rate (Smith, 2017) between ``eta_min`` and ``eta_max``.
+
+    It rises for ``step_size`` updates, falls for ``step_size`` more, and repeats.
+
+    Examples
+    --------
+    >>> s = CyclicSchedule(1e-5, 1e-1, step_size=2)
+    >>> rates = []
+    >>> for _ in range(5):
+    ...     rates.append(round(s.rate, 5))
+    ...     s.step()
+    >>> rates
+    [1e-05, 0.05001, 0.1, 0.05001, 1e-05]
+    """
+
+    def __init__(self, eta_min, eta_max, step_size):
+        super().__init__(eta_min)
+        self.eta_min, self.eta_max, self.step_size = eta_min, eta_max, step_size
+        self.updates = 0
+
+    def step(self):
+        self.updates += 1
+        position = self.updates % (2 * self.step_size)
+        distance = position if position <= self.step_size else 2 * self.step_size - position
+        self.rate = self.eta_min + (self.eta_max - self.eta_min) * distance / self.step_size
+
+
+def make_schedule(estimator):
+    """The schedule an estimator's ``learning_rate`` names."""
+    if estimator.learning_rate == "cyclic":
+        eta_min, eta_max = estimator.cyclic_bounds
+        return CyclicSchedule(eta_min, eta_max, estimator.cyclic_step_size)
+    if estimator.solver == "adam":
+        return ConstantSchedule(estimator.learning_rate_init)
+    if estimator.learning_rate == "invscaling":
+        return InvScalingSchedule(estimator.learning_rate_init, estimator.power_t)
+    if estimator.learning_rate == "adaptive":
+        return AdaptiveSchedule(estimator.learning_rate_init)
+    return ConstantSchedule(estimator.learning_rate_init)
+
+
+class SGD:
+    """Stochastic gradient descent with (Nesterov) momentum.
+
+    ``velocity = momentum * velocity - rate * grad``; with Nesterov the step is
+    ``momentum * velocity - rate * grad`` taken from the new velocity.
+    """
+
+    def __init__(self, params, schedule, momentum=0.9, nesterov=True):
+        self.params, self.schedule = params, schedule
+        self.momentum, self.nesterov = momentum, nesterov
+        self.velocities = [np.zeros_like(p) for p in params]
+        self.steps = [np.empty_like(p) for p in params] if nesterov else None
+
+    def update(self, grads):
+        """One step; overwrites ``grads``."""
+        rate = self.schedule.rate
+        for i, (param, grad, velocity) in enumerate(zip(self.params, grads, self.velocities)):
+            grad *= grad.dtype.type(rate)
+            velocity *= velocity.dtype.type(self.momentum)
+            velocity -= grad
+            if self.nesterov:
+                step = np.multiply(velocity, velocity.dtype.type(self.momentum), out=self.steps[i])
+                step -= grad
+                param += step
+            else:
+                param += velocity
+        self.schedule.step()
+
+
+class Adam:
+    """Adam (Kingma and Ba, 2014), with sklearn's bias correction folded into the rate."""
+
+    def __init__(self, params, schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.params, self.schedule = params, schedule
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.t = 0
+        self.ms = [np.zeros_like(p) for p in params]
+        self.vs = [np.zeros_like(p) for p in params]
+
+    def update(self, grads):
+        """One step; overwrites ``grads``."""
+        self.t += 1
+        rate = (self.schedule.rate * math.sqrt(1 - self.beta_2**self.t)
+                / (1 - self.beta_1**self.t))
+        for param, grad, m, v in zip(self.params, grads, self.ms, self.vs):
+            m *= self.beta_1
+            m += (1 - self.beta_1) * grad
+            v *= self.beta_2
+            np.square(grad, out=grad)
+            grad *= 1 - self.beta_2
+            v += grad
+            # grad is free again: reuse it for the step
+            np.sqrt(v, out=grad)
+            grad += self.epsilon
+            np.divide(m, grad, out=grad)
+            grad *= -rate
+            param += grad
+        self.schedule.step()
+
+
+def make_optimizer(estimator, params):
+    schedule = make_schedule(estimator)
+    if estimator.solver == "sgd":
+        return SGD(params, schedule, estimator.momentum, estimator.nesterovs_momentum)
+    return Adam(params, schedule, estimator.beta_1, estimator.beta_2, estimator.epsilon)
