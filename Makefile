@@ -16,7 +16,7 @@ $(VENV)/installed: pyproject.toml
 install: $(VENV)/installed
 
 search: install
-	$(PY) -m estimators
+	$(PY) -m search run studies/quickstart.yaml
 
 test: install
 	$(PY) -m pytest

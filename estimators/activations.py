@@ -79,33 +79,42 @@ class Identity(Activation):
         return grad
 
 
-class ReLU(Activation):
-    def forward(self, x, training=True):
-        self._negative = _negative_mask(self, x)
-        return np.maximum(x, 0, out=x)
-
-    def backward(self, grad):
-        np.copyto(grad, 0, where=self._negative)
-        return grad
-
-
 class LeakyReLU(Activation):
-    """``max(x, 0) + slope * min(x, 0)``; any real slope, so also above 1 or negative."""
+    """``max(x, 0) + slope * min(x, 0)``; any real slope, so also above 1 or negative.
+
+    The forward pass keeps the local derivative (1 or ``slope``) as a float
+    array: both passes are then one multiplication, which is much faster in
+    NumPy than masked assignment.
+    """
 
     def __init__(self, slope=0.01):
         self.slope = slope
 
     def forward(self, x, training=True):
-        self._negative = _negative_mask(self, x)
-        np.multiply(x, x.dtype.type(self.slope), out=x, where=self._negative)
+        derivative = getattr(self, "_derivative", None)
+        if derivative is None or derivative.shape != x.shape or derivative.dtype != x.dtype:
+            derivative = np.empty_like(x)
+        np.less(x, 0, out=derivative)
+        derivative *= x.dtype.type(self.slope - 1)
+        derivative += 1
+        self._derivative = derivative
+        x *= derivative
         return x
 
     def backward(self, grad):
-        np.multiply(grad, grad.dtype.type(self.slope), out=grad, where=self._negative)
+        grad *= self._derivative
         return grad
 
     def __repr__(self):
-        return f"LeakyReLU(slope={self.slope})"
+        return f"{type(self).__name__}(slope={self.slope})"
+
+
+class ReLU(LeakyReLU):
+    def __init__(self):
+        super().__init__(slope=0.0)
+
+    def __repr__(self):
+        return "ReLU()"
 
 
 class PReLU(Activation):
@@ -249,11 +258,3 @@ def make_activation(activation, slope=0.01, prelu_per="layer"):
     options = {"slope": slope, "per": prelu_per}
     accepted = inspect.signature(cls).parameters
     return cls(**{k: v for k, v in options.items() if k in accepted})
-
-
-def _negative_mask(layer, x):
-    """``x < 0``, written into the layer's mask buffer when the shape allows."""
-    buffer = getattr(layer, "_negative", None)
-    if buffer is None or buffer.shape != x.shape:
-        buffer = None
-    return np.less(x, 0, out=buffer)

@@ -65,6 +65,11 @@ class Dense:
         out = self.buffers.get("grad", self._x.shape, grad.dtype)
         return np.matmul(grad, self.coef.T, out=out)
 
+    def add_weight_decay(self, scale):
+        """``coef_grad += scale * coef`` (the L2 penalty's gradient), without a temporary."""
+        scratch = self.buffers.get("decay", self.coef.shape, self.coef.dtype)
+        self.coef_grad += np.multiply(self.coef, self.coef.dtype.type(scale), out=scratch)
+
 
 class BatchNorm:
     """Batch normalization with learned scale ``gamma`` and shift ``beta``.

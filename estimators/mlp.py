@@ -25,7 +25,12 @@ from .optimizers import make_optimizer
 
 
 class DivergenceError(ArithmeticError):
-    """Training produced a non-finite loss or non-finite parameters."""
+    """Training produced a non-finite loss or non-finite parameters.
+
+    Its ``history`` attribute holds the epochs recorded before it happened.
+    """
+
+    history = ()
 
 
 def init_weights(rng, fan_in, fan_out, method, activation, dtype):
@@ -301,7 +306,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         train, val = self._split(X, Y, sample_weight, validation_data)
         try:
             self._train(train, val, incremental)
-        except DivergenceError:
+        except DivergenceError as error:
+            error.history = self.history_  # what was measured before it diverged
             self._forget_fit()
             raise
         finally:

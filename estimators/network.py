@@ -85,7 +85,7 @@ class Network:
             grad = layer.backward(grad)
         if alpha:
             for dense in self.dense:
-                dense.coef_grad += (alpha / weight_sum) * dense.coef
+                dense.add_weight_decay(alpha / weight_sum)
         return loss
 
     def named_parameters(self):

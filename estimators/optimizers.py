@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 
-
 class ConstantSchedule:
     """The same rate throughout; a plateau stops training."""
 
@@ -106,19 +105,21 @@ class SGD:
         self.params, self.schedule = params, schedule
         self.momentum, self.nesterov = momentum, nesterov
         self.velocities = [np.zeros_like(p) for p in params]
-        self.steps = [np.empty_like(p) for p in params] if nesterov else None
 
     def update(self, grads):
-        """One step; overwrites ``grads``."""
-        rate = self.schedule.rate
-        for i, (param, grad, velocity) in enumerate(zip(self.params, grads, self.velocities)):
+        """One step; overwrites ``grads``, which also serve as scratch space.
+
+        Everything is in place: on a wide layer a temporary array costs more
+        (allocation, page faults) than the arithmetic.
+        """
+        rate, momentum = self.schedule.rate, self.momentum
+        for param, grad, velocity in zip(self.params, grads, self.velocities):
             grad *= grad.dtype.type(rate)
-            velocity *= velocity.dtype.type(self.momentum)
+            velocity *= velocity.dtype.type(momentum)
             velocity -= grad
             if self.nesterov:
-                step = np.multiply(velocity, velocity.dtype.type(self.momentum), out=self.steps[i])
-                step -= grad
-                param += step
+                param -= grad
+                param += np.multiply(velocity, velocity.dtype.type(momentum), out=grad)
             else:
                 param += velocity
         self.schedule.step()

@@ -1,0 +1,1 @@
+"""Optuna search over the estimator, every trial tracked in MLflow."""

@@ -1,0 +1,84 @@
+"""``python -m search``: run a study, join one as a worker, or report on one.
+
+Bad input (a study file, an option, the data) prints one line and exits
+with code 2 before anything is written to Optuna or MLflow.
+"""
+
+import argparse
+import logging
+import sys
+
+import optuna
+
+from .data import DataError
+from .storage import StorageError
+from .studyfile import StudyFileError, load_study
+from .tracking import TrackingError
+
+USAGE_ERRORS = (StudyFileError, DataError, StorageError, TrackingError)
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def parser():
+    main = argparse.ArgumentParser(prog="python -m search", description=__doc__.splitlines()[0])
+    commands = main.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="create or resume a study and run it")
+    run.add_argument("study", help="the study file (YAML)")
+    run.add_argument("--n-trials", type=positive_int, help="run at most this many trials now")
+    run.add_argument("--timeout", type=positive_float, help="stop starting trials after this many seconds")
+    run.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine")
+    add_servers(run)
+
+    worker = commands.add_parser("worker", help="join an existing study, from any machine")
+    worker.add_argument("--study", required=True, help="the study's name")
+    worker.add_argument("--n-trials", type=positive_int, help="run at most this many trials")
+    worker.add_argument("--timeout", type=positive_float)
+    worker.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    add_servers(worker)
+    return main
+
+
+def add_servers(command):
+    command.add_argument("--storage", help="Optuna storage URL (default sqlite:///optuna.db; "
+                         "postgresql://...; journal:FILE)")
+    command.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI "
+                         "or sqlite:///mlflow.db)")
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # We log with cloudpickle on purpose (skops refuses custom classes); its caution is not news.
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
+    from . import service
+
+    try:
+        if args.command == "run":
+            spec = load_study(args.study)
+            service.run(spec, args.storage, args.tracking_uri, args.workers, args.n_trials, args.timeout)
+        else:
+            service.join(args.study, args.storage, args.tracking_uri, args.n_trials, args.timeout,
+                         args.worker_index)
+    except USAGE_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: the running trial was recorded as failed; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,151 @@
+"""Figures, drawn with matplotlib's Agg backend into PNG files.
+
+Trial figures: loss and accuracy curves, the confusion matrix normalised over
+the predicted label (seed 002), the top-3 scored images per class (seed 002),
+and per-layer gradient norms (seed 004). Study figures come from
+``optuna.visualization.matplotlib``.
+"""
+
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
+
+DPI = 80
+
+
+def save(fig, path):
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def curves(history, path, title=""):
+    """Train and validation loss, and validation (and train) accuracy, per epoch."""
+    epochs = [r["epoch"] for r in history]
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4))
+    loss_ax.plot(epochs, [r["train_loss"] for r in history], label="train")
+    if "val_loss" in history[0]:
+        loss_ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="loss")
+    for key, name in (("train_accuracy", "train"), ("val_accuracy", "validation")):
+        if key in history[0]:
+            acc_ax.plot(epochs, [r[key] for r in history], label=name)
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (loss_ax, acc_ax):
+        if ax.lines:
+            ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def confusion(y_true, y_pred, path, title=""):
+    """Confusion matrix normalised over the predicted label (columns sum to 1)."""
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, normalize="pred", ax=ax,
+                                            values_format=".2f", colorbar=False)
+    ax.set_title(title or "confusion matrix (normalised over predicted label)")
+    return save(fig, path)
+
+
+def top_scored_images(X, proba, classes, image_shape, path, k=3):
+    """For each class, the ``k`` samples the model scores highest for it."""
+    fig, axes = plt.subplots(len(classes), k, figsize=(1.3 * k, 1.3 * len(classes)), squeeze=False)
+    for row, cls in enumerate(classes):
+        best = np.argsort(-proba[:, row])[:k]
+        for col, index in enumerate(best):
+            ax = axes[row, col]
+            ax.imshow(_as_image(X[index], image_shape), cmap="gray" if len(image_shape) == 2 else None)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{proba[index, row]:.3f}", fontsize=7)
+            if col == 0:
+                ax.set_ylabel(str(cls))
+    fig.suptitle(f"top-{k} scored images per class", fontsize=9)
+    return save(fig, path)
+
+
+def _as_image(row, image_shape):
+    image = row.reshape(image_shape).astype(float)
+    low, high = image.min(), image.max()
+    return (image - low) / (high - low) if high > low else image
+
+
+def gradient_norms(history, path, title=""):
+    """Per-layer weight-gradient norms: over epochs (mean) and per layer (max, first and last epoch)."""
+    n_layers = len(history[0]["grad_norm_mean"])
+    epochs = [r["epoch"] for r in history]
+    fig, (time_ax, layer_ax) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for layer in range(n_layers):
+        time_ax.plot(epochs, [max(r["grad_norm_mean"][layer], 1e-30) for r in history],
+                     label=f"layer {layer}")
+    time_ax.set(xlabel="epoch", ylabel="mean gradient norm", yscale="log", title="over epochs")
+    if n_layers <= 10:
+        time_ax.legend(fontsize=7)
+    layers = np.arange(n_layers)
+    for record, name in ((history[0], "first epoch"), (history[-1], "last epoch")):
+        layer_ax.plot(layers, np.maximum(record["grad_norm_max"], 1e-30), "o-", label=name)
+    layer_ax.set(xlabel="layer (input side first)", ylabel="max gradient norm", yscale="log",
+                 title="per layer")
+    layer_ax.legend(fontsize=7)
+    for ax in (time_ax, layer_ax):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def study_figures(study, folder, params):
+    """Optuna's history, importances, slice and (lambda x slope or first two) contour plots.
+
+    Figures that cannot be drawn (too few finished trials, a single
+    parameter) are skipped; returns the files written.
+    """
+    from optuna.visualization import matplotlib as ov
+
+    folder = Path(folder)
+    contour = [p for p in ("lambda", "slope") if p in params]
+    if len(contour) < 2:
+        contour = [p for p in params][:2]
+    plots = {
+        "optimization_history.png": lambda: ov.plot_optimization_history(study),
+        "param_importances.png": lambda: ov.plot_param_importances(study),
+        "slice.png": lambda: ov.plot_slice(study),
+        f"contour_{'_'.join(contour)}.png": lambda: ov.plot_contour(study, params=contour),
+    }
+    written = []
+    for name, draw in plots.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Optuna marks these plots experimental
+            try:
+                axes = draw()
+            except (ValueError, RuntimeError, ZeroDivisionError):
+                continue
+        figure = np.ravel(axes)[0].figure if isinstance(axes, np.ndarray) else axes.figure
+        written.append(save(figure, folder / name))
+    return written
+
+
+def stage_values(study, spec, path):
+    """Each searched number against the trial number, coloured by stage: narrowing made visible."""
+    names = [name for name, dim in spec.space if hasattr(dim, "log") and not dim.integer]
+    if not names:
+        return None
+    trials = [t for t in study.trials if t.params]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for stage in range(len(spec.stages)):
+            chosen = [t for t in trials if t.user_attrs.get("stage") == stage and name in t.params]
+            ax.scatter([t.number for t in chosen], [t.params[name] for t in chosen], s=14,
+                       label=f"stage {stage + 1}")
+        if spec.space.dimensions[name].log:
+            ax.set_yscale("log")
+        ax.set(xlabel="trial", ylabel=name, title=name)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    return save(fig, path)

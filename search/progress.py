@@ -1,0 +1,34 @@
+"""Progress output: a bar on a terminal, one line per finished trial otherwise."""
+
+import sys
+
+from tqdm import tqdm
+
+from .space import label
+
+
+class Progress:
+    """Optuna callback printing each finished trial; ``total`` is the study's budget."""
+
+    def __init__(self, total, metric, stream=None):
+        self.metric = metric
+        self.stream = stream or sys.stdout
+        self.bar = tqdm(total=total, unit="trial", file=self.stream) if self.stream.isatty() else None
+
+    def trial_finished(self, study, trial):
+        value = "" if trial.value is None else f" {self.metric}={trial.value:.4f}"
+        params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
+        reason = trial.user_attrs.get("fail_reason") or trial.system_attrs.get("fail_reason", "")
+        why = f" ({reason.splitlines()[0][:120]})" if trial.state.name == "FAIL" and reason else ""
+        line = (f"trial {trial.number} [stage {trial.user_attrs.get('stage', 0) + 1}] "
+                f"{trial.state.name}{value}{why} {params}")
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.write(line)
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+def _short(value):
+    value = label(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

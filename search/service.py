@@ -1,0 +1,321 @@
+"""The search service: create or resume a study, run its stages, refit and register.
+
+``run`` is what ``python -m search run`` and ``mlflow run . -e search`` do;
+``work`` is one worker's loop, the same in the processes that ``run
+--workers K`` starts and in ``python -m search worker`` on another machine.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from estimators import DivergenceError
+
+from . import tracking
+from .data import load_dataset
+from .objective import Objective
+from .progress import Progress
+from .storage import open_storage, retried_number, retried_numbers, retry_trial
+from .studyfile import load_study
+
+STUDY_FILE_ATTR = "study_file"
+
+
+class StagePlan:
+    """Which coarse-to-fine stage a trial belongs to, and that stage's space.
+
+    A trial's position is the number of trials before it, not counting failed
+    trials that were queued again (their retry takes their place, and their
+    stage). Stage k holds the positions from the sum of the earlier budgets on
+    and, for k > 0, searches the full space narrowed around the best trial so far.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.bounds = np.cumsum([stage.n_trials for stage in spec.stages])
+
+    @property
+    def total(self):
+        return int(self.bounds[-1])
+
+    def stage_at(self, position):
+        return min(int(np.searchsorted(self.bounds, position, side="right")), len(self.bounds) - 1)
+
+    def stage_and_space(self, trial):
+        study = trial.study
+        trials = study.get_trials(deepcopy=False)
+        original = retried_number(trials[trial.number])
+        if original is not None:
+            index = trials[original].user_attrs.get("stage", 0)
+        else:
+            retried = retried_numbers(trials)
+            index = self.stage_at(sum(1 for t in trials if t.number < trial.number and t.number not in retried))
+        return index, self.space(study, index, trials)
+
+    def space(self, study, index, trials):
+        if index == 0 or not any(t.state == TrialState.COMPLETE for t in trials):
+            return self.spec.space
+        stage = self.spec.stages[index]
+        return self.spec.space.narrowed(study.best_trial.params, stage.decades, stage.fraction)
+
+    def counted(self, trials):
+        """Trials that use up budget: all but the failed ones that were queued again."""
+        retried = retried_numbers(trials)
+        return sum(1 for t in trials if t.number not in retried)
+
+    def exhausted(self, study):
+        return self.counted(study.get_trials(deepcopy=False)) >= self.total
+
+    def next_stage(self, study):
+        return self.stage_at(self.counted(study.get_trials(deepcopy=False)))
+
+
+def make_sampler(spec, stage_index=0, worker_index=0):
+    options = dict(spec.sampler)
+    name = spec.stages[stage_index].sampler or options.pop("name")
+    options.pop("name", None)
+    seed = options.pop("seed", None)
+    if seed is not None:
+        seed += worker_index  # workers sharing a seed would propose the same points
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        return optuna.samplers.GridSampler(spec.space.grid(), seed=seed)
+    if name == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, **options)
+    return optuna.samplers.TPESampler(seed=seed, **options)
+
+
+def make_pruner(spec):
+    options = dict(spec.pruner)
+    name = options.pop("name")
+    if name == "median":
+        options.setdefault("n_startup_trials", 5)
+        options.setdefault("n_warmup_steps", max(1, spec.epochs // 5))
+        return optuna.pruners.MedianPruner(**options)
+    if name == "hyperband":
+        options.setdefault("min_resource", 1)
+        options.setdefault("max_resource", spec.epochs)
+        return optuna.pruners.HyperbandPruner(**options)
+    return optuna.pruners.NopPruner()
+
+
+def load_data(spec):
+    options = {k: v for k, v in spec.dataset.items() if k != "name"}
+    return load_dataset(spec.dataset["name"], **options)
+
+
+def _close_dead_trial_run(tracking_uri):
+    """Heartbeat callback: a dead trial's MLflow run is ended as FAILED before the retry."""
+    def close(study, trial):
+        run_id = trial.user_attrs.get("mlflow_run_id")
+        if run_id:
+            client = tracking.MlflowClient(tracking_uri)
+            client.set_tag(run_id, "fail_reason", "its worker stopped sending heartbeats")
+            tracking.end_run(client, run_id, "FAILED")
+    return close
+
+
+def open_study(spec, storage_url, tracking_uri, create=False):
+    """The study named by ``spec`` on ``storage_url``; ``create`` makes it if missing."""
+    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri))
+    if create:
+        return optuna.create_study(study_name=spec.name, storage=storage, direction=spec.direction,
+                                   sampler=make_sampler(spec), pruner=make_pruner(spec),
+                                   load_if_exists=True)
+    return optuna.load_study(study_name=spec.name, storage=storage, sampler=make_sampler(spec),
+                             pruner=make_pruner(spec))
+
+
+def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0, progress=None):
+    """One worker's loop: trials of ``study`` until its budget, ``n_trials`` or ``timeout`` is spent.
+
+    Returns the number of trials this worker ran.
+    """
+    plan = StagePlan(spec)
+    objective = Objective(spec, data, plan, client, study.user_attrs["experiment_id"],
+                          study.user_attrs["parent_run_id"], worker=worker_id())
+    progress = progress or Progress(plan.total, spec.metric)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    ran, samplers = 0, {}
+    with sigterm_as_interrupt():
+        while not plan.exhausted(study):
+            if (n_trials is not None and ran >= n_trials) or (deadline and time.monotonic() > deadline):
+                break
+            # One sampler per stage, kept: a new seeded sampler per trial would repeat its first point.
+            stage = plan.next_stage(study)
+            if stage not in samplers:
+                samplers[stage] = make_sampler(spec, stage, worker_index)
+            study.sampler = samplers[stage]
+            try:
+                study.optimize(objective, n_trials=1, catch=(DivergenceError,),
+                               callbacks=[progress.trial_finished])
+            except KeyboardInterrupt:
+                retry_interrupted(study, worker_id())
+                raise
+            ran += 1
+    return ran
+
+
+def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, worker_index=0):
+    """``python -m search worker``: join a study that ``run`` created, from any machine."""
+    client = tracking.connect(tracking_uri)
+    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri))
+    text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(STUDY_FILE_ATTR)
+    if text is None:
+        raise ValueError(f"study {study_name!r} was not created by 'python -m search run'")
+    spec = load_study(text=text, path=f"<study {study_name}>")
+    study = open_study(spec, storage_url, tracking_uri)
+    return work(spec, study, client, load_data(spec), n_trials, timeout, worker_index)
+
+
+def retry_interrupted(study, worker):
+    """Queue again the trials that ``worker`` was running when it was stopped."""
+    trials = study.get_trials(deepcopy=False)
+    retried = retried_numbers(trials)
+    for trial in trials:
+        if (trial.state == TrialState.FAIL and trial.number not in retried
+                and trial.user_attrs.get("worker") == worker
+                and "KeyboardInterrupt" in trial.user_attrs.get("fail_reason", "")):
+            retry_trial(study, trial)
+
+
+def fail_trials_of(study, worker):
+    """Fail and queue again the RUNNING trials of a worker that died (journal storage has no heartbeat)."""
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get("worker") == worker:
+            study.tell(trial.number, state=TrialState.FAIL)
+            retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
+
+
+def worker_id(pid=None):
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
+
+
+class sigterm_as_interrupt:
+    """Within it, SIGTERM ends the running trial as Ctrl-C does."""
+
+    def __enter__(self):
+        self.previous = signal.signal(signal.SIGTERM, self._interrupt)
+        return self
+
+    @staticmethod
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGTERM, self.previous)
+
+
+def start_workers(spec, storage_url, tracking_uri, workers, n_trials, timeout):
+    """``workers`` processes of ``python -m search worker``, each with its share of the cores."""
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+           "MKL_NUM_THREADS": threads}
+    env.pop("MLFLOW_RUN_ID", None)  # the parent run belongs to this process
+    processes = []
+    for index in range(workers):
+        command = [sys.executable, "-m", "search", "worker", "--study", spec.name,
+                   "--storage", storage_url, "--tracking-uri", tracking_uri,
+                   "--worker-index", str(index)]
+        if n_trials is not None:
+            command += ["--n-trials", str(-(-n_trials // workers))]
+        if timeout is not None:
+            command += ["--timeout", str(timeout)]
+        processes.append(subprocess.Popen(command, env=env))
+    return processes
+
+
+def wait_for_workers(processes, study):
+    """Wait; the trials of a worker that died are failed and queued again."""
+    try:
+        for process in processes:
+            process.wait()
+    except KeyboardInterrupt:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait()
+        raise
+    for process in processes:
+        if process.returncode != 0:
+            fail_trials_of(study, worker_id(process.pid))
+    return [p.returncode for p in processes]
+
+
+def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, timeout=None):
+    """Create or resume the study, run its trials, summarise, refit and register the best.
+
+    Everything that can be checked is checked before anything is written: the
+    tracking server answers, the data loads, the storage opens.
+
+    Returns
+    -------
+    dict
+        ``study``, ``parent_run_id``, ``stages``, ``scores`` and ``model_uri``
+        (the last two absent when no trial completed).
+    """
+    import mlflow
+
+    from .results import log_summary, refit_and_register, summary_text
+    from .storage import DEFAULT_STORAGE, describe
+
+    storage_url = storage_url or DEFAULT_STORAGE
+    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or tracking.DEFAULT_TRACKING_URI
+    client = tracking.connect(tracking_uri)
+    data = load_data(spec)
+    mlflow.set_tracking_uri(tracking_uri)
+    experiment = tracking.experiment_id(client, spec.name)
+    study = open_study(spec, storage_url, tracking_uri, create=True)
+    parent = tracking.start_parent_run(client, experiment, spec.name, {
+        "study": spec.name, "study_file": str(spec.path), "storage": describe(storage_url)})
+    for key, value in {"study_file": spec.text, "experiment_id": experiment, "parent_run_id": parent}.items():
+        study.set_user_attr(key, value)
+    tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
+    print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
+          f"{len(study.trials)} trials so far of {StagePlan(spec).total}", flush=True)
+    try:
+        if workers == 1:
+            work(spec, study, client, data, n_trials, timeout)
+        else:
+            wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, n_trials, timeout), study)
+    except KeyboardInterrupt:
+        tracking.close_orphan_runs(client, experiment, parent)
+        tracking.end_run(client, parent, "KILLED")
+        raise
+    tracking.close_orphan_runs(client, experiment, parent, running_of(study))
+    stages = log_summary(client, parent, study, spec)
+    print(summary_text(study, spec, stages), flush=True)
+    result = {"study": study, "parent_run_id": parent, "stages": stages}
+    if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        model, scores, uri = refit_and_register(client, parent, study, spec, data)
+        print(f"refit best on train+validation: test accuracy {scores['test_accuracy']:.4f}, "
+              f"test loss {scores['test_loss']:.4f}; model {uri}", flush=True)
+        result.update(model=model, scores=scores, model_uri=uri)
+    tracking.end_run(client, parent, "FINISHED")
+    return result
+
+
+def running_of(study):
+    """MLflow run ids of trials still running (on other machines' workers)."""
+    return {t.user_attrs.get("mlflow_run_id") for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+
+
+def study_params(spec, data):
+    """The study's settings as parent-run params (never the storage URL: it may hold a password)."""
+    fixed = {k: v for k, v in spec.estimator.items()}
+    return {
+        **{f"fixed.{k}": v for k, v in fixed.items()},
+        "dataset": spec.dataset["name"], "n_train": len(data.X_train), "n_val": len(data.X_val),
+        "n_test": len(data.X_test), "epochs": spec.epochs, "repeats": spec.repeats,
+        "n_trials": StagePlan(spec).total, "stages": len(spec.stages), "metric": spec.metric,
+        "direction": spec.direction, "sampler": spec.sampler["name"], "pruner": spec.pruner["name"],
+        **{f"space.{k}": v for k, v in spec.space.describe().items()},
+    }

@@ -1,0 +1,87 @@
+"""Optuna storage from a URL: SQLite or PostgreSQL (RDB), or a journal file.
+
+RDB storages get Optuna's heartbeat, so a trial whose worker was killed is
+marked failed and retried by ``RetryFailedTrialCallback``; a journal file has
+no heartbeat, and the ``run`` command retries the trials of workers it saw die.
+"""
+
+from pathlib import Path
+
+from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
+from optuna.storages.journal import JournalFileBackend
+
+from .tracking import mask_password
+
+DEFAULT_STORAGE = "sqlite:///optuna.db"
+RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
+JOURNAL_PREFIX = "journal:"
+MAX_RETRY = 2
+
+
+class StorageError(ValueError):
+    """A storage URL that cannot be used."""
+
+
+def describe(url):
+    """The URL as it may be shown: never with its password."""
+    return mask_password(url or DEFAULT_STORAGE)
+
+
+def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_trial=None):
+    """An Optuna storage for ``url``.
+
+    Parameters
+    ----------
+    url : str, default 'sqlite:///optuna.db'
+        ``sqlite:///file.db``, ``postgresql://user:pass@host/db`` (any
+        SQLAlchemy URL of those schemes), or ``journal:path/to/file.journal``
+        (a path ending in ``.journal`` works too).
+    heartbeat_interval, grace_period : int
+        Seconds between a running trial's heartbeats, and of silence after
+        which it counts as dead (RDB storages).
+    on_failed_trial : callable, default=None
+        Called as ``on_failed_trial(study, trial)`` for a trial found dead,
+        before it is retried.
+    """
+    url = url or DEFAULT_STORAGE
+    if url.startswith(JOURNAL_PREFIX) or url.endswith(".journal"):
+        path = Path(url.removeprefix(JOURNAL_PREFIX))
+        if path.parent and not path.parent.exists():
+            raise StorageError(f"storage {describe(url)}: folder {path.parent} does not exist")
+        return JournalStorage(JournalFileBackend(str(path)))
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in RDB_SCHEMES:
+        raise StorageError(f"storage {describe(url)}: unknown scheme {scheme!r} "
+                           f"(use sqlite:///file.db, postgresql://..., or journal:file.journal)")
+    retry = RetryFailedTrialCallback(max_retry=MAX_RETRY)
+
+    def failed(study, trial):
+        if on_failed_trial is not None:
+            on_failed_trial(study, trial)
+        retry(study, trial)
+
+    try:
+        return RDBStorage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                          failed_trial_callback=failed)
+    except Exception as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise StorageError(f"storage {describe(url)} cannot be opened: {mask_password(reason)}") from None
+
+
+def retry_trial(study, trial):
+    """Queue a failed trial again, as the heartbeat's retry does."""
+    RetryFailedTrialCallback(max_retry=MAX_RETRY)(study, trial)
+
+
+def retried_number(trial):
+    """The number of the failed trial that ``trial`` (a FrozenTrial) retries, or None.
+
+    Read straight from the attribute ``RetryFailedTrialCallback`` writes,
+    without its experimental-API warning.
+    """
+    return trial.system_attrs.get("failed_trial")
+
+
+def retried_numbers(trials):
+    """Numbers of the failed trials that were queued again."""
+    return {retried_number(t) for t in trials} - {None}

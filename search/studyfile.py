@@ -1,0 +1,365 @@
+"""Study files: YAML read with ``yaml.safe_load`` and checked before anything runs.
+
+Every problem is a :class:`StudyFileError` whose message is one line naming
+the file and the key, so the command line can print it and exit with code 2
+before touching Optuna or MLflow.
+"""
+
+import math
+from dataclasses import dataclass, field
+from numbers import Real
+from pathlib import Path
+
+import yaml
+from sklearn.utils._param_validation import InvalidParameterError
+
+from estimators import MLPClassifier
+
+from .data import DATASETS, SCALINGS
+from .space import Categorical, Range, SearchSpace
+
+SAMPLERS = ("tpe", "random", "grid", "qmc")
+PRUNERS = ("median", "hyperband", "none")
+METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
+ESTIMATOR_PARAMS = set(MLPClassifier().get_params()) - {"callbacks"}
+# Study-level names that stand for estimator parameters: lambda is the
+# seeds' per-sample L2 coefficient (alpha = 2 * batch_size * lambda); depth
+# and width build hidden_layer_sizes.
+DERIVED_PARAMS = {"lambda", "depth", "width"}
+
+TOP_KEYS = {
+    "name", "description", "dataset", "estimator", "space", "objective", "epochs",
+    "repeats", "seeds", "n_trials", "timeout", "sampler", "pruner", "stages",
+    "register", "artifacts",
+}
+DATASET_KEYS = {"name", "path", "validation_fraction", "validation_size", "subset",
+                "test_subset", "scaling", "random_state"}
+STAGE_KEYS = {"n_trials", "decades", "fraction", "sampler"}
+DEFAULT_NARROWING = [(1.0, 0.25), (0.5, 0.125)]  # (decades, fraction) of stages 2, 3, ...
+
+
+class StudyFileError(ValueError):
+    """A study file that cannot be used; the message is one line."""
+
+
+@dataclass
+class Stage:
+    """One stage of a coarse-to-fine search: a budget and how far to narrow."""
+
+    n_trials: int
+    decades: float = 0.0  # half-width of log ranges around the best value, in decades
+    fraction: float = 0.0  # half-width of linear ranges, as a fraction of the full range
+    sampler: str | None = None
+
+
+@dataclass
+class StudySpec:
+    """A checked study file."""
+
+    name: str
+    path: Path
+    dataset: dict
+    estimator: dict
+    space: SearchSpace
+    metric: str = "val_accuracy"
+    direction: str = "maximize"
+    epochs: int = 20
+    repeats: int = 1
+    seeds: list = field(default_factory=lambda: [0])
+    stages: list = field(default_factory=list)
+    timeout: float | None = None
+    sampler: dict = field(default_factory=lambda: {"name": "tpe"})
+    pruner: dict = field(default_factory=lambda: {"name": "median"})
+    register: dict | None = None
+    artifacts: dict = field(default_factory=dict)
+    description: str = ""
+    text: str = ""  # the file as written, kept with the study for workers
+
+    @property
+    def n_trials(self):
+        return sum(stage.n_trials for stage in self.stages)
+
+
+def load_study(path=None, overrides=None, text=None):
+    """Read and check a study file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; with ``text``, only the name used in messages.
+    overrides : dict, default=None
+        Top-level keys that replace the file's.
+    text : str, default=None
+        The file's content, when it does not come from ``path`` (a worker
+        reads it from the study's storage).
+
+    Returns
+    -------
+    StudySpec
+
+    Raises
+    ------
+    StudyFileError
+        One line naming the file and the key.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text() if text is None else text
+        raw = yaml.safe_load(text)
+    except OSError as error:
+        raise StudyFileError(f"{path}: cannot read the study file ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise StudyFileError(f"{path}: not valid YAML{line}") from None
+    if not isinstance(raw, dict):
+        raise StudyFileError(f"{path}: a study file is a mapping of keys, got {type(raw).__name__}")
+    spec = _Checker(path).study({**raw, **(overrides or {})})
+    spec.text = text
+    return spec
+
+
+class _Checker:
+    """Turns the raw mapping into a StudySpec, one key at a time."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def fail(self, key, message):
+        raise StudyFileError(f"{self.path}: {key}: {message}")
+
+    def study(self, raw):
+        self.unknown_keys(raw, TOP_KEYS, "")
+        name = raw.get("name", self.path.stem)
+        if not isinstance(name, str) or not name.strip():
+            self.fail("name", f"must be a non-empty string, got {name!r}")
+        metric, direction = self.objective(raw.get("objective", {}))
+        epochs = self.integer(raw.get("epochs", 20), "epochs", minimum=1)
+        repeats = self.integer(raw.get("repeats", 1), "repeats", minimum=1)
+        estimator = self.estimator(raw.get("estimator") or {})
+        space = self.space(raw.get("space") or {}, estimator)
+        return StudySpec(
+            name=name,
+            path=self.path,
+            dataset=self.dataset(raw.get("dataset")),
+            estimator=estimator,
+            space=space,
+            metric=metric,
+            direction=direction,
+            epochs=epochs,
+            repeats=repeats,
+            seeds=self.seeds(raw.get("seeds"), repeats),
+            stages=self.stages(raw.get("stages"), raw.get("n_trials", 20)),
+            timeout=self.timeout(raw.get("timeout")),
+            sampler=self.named_option(raw.get("sampler", "tpe"), "sampler", SAMPLERS),
+            pruner=self.named_option(raw.get("pruner", "median"), "pruner", PRUNERS),
+            register=self.register(raw.get("register", True), name),
+            artifacts=self.mapping(raw.get("artifacts") or {}, "artifacts"),
+            description=str(raw.get("description", "")),
+        )
+
+    # ---------------------------------------------------------------- parts
+
+    def unknown_keys(self, mapping, allowed, prefix):
+        for key in mapping:
+            if key not in allowed:
+                where = f"{prefix}{key}"
+                self.fail(where, f"unknown key (expected one of {', '.join(sorted(allowed))})")
+
+    def mapping(self, value, key):
+        if not isinstance(value, dict):
+            self.fail(key, f"must be a mapping, got {value!r}")
+        return value
+
+    def integer(self, value, key, minimum):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(key, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    def number(self, value, key):
+        """A float; YAML 1.1 reads 1e-6 as a string, so numeric strings count."""
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                self.fail(key, f"must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            self.fail(key, f"must be a finite number, got {value!r}")
+        return value
+
+    def objective(self, raw):
+        if isinstance(raw, str):
+            raw = {"metric": raw}
+        raw = self.mapping(raw, "objective")
+        self.unknown_keys(raw, {"metric", "direction"}, "objective.")
+        metric = raw.get("metric", "val_accuracy")
+        if metric not in METRICS:
+            self.fail("objective.metric", f"must be one of {', '.join(METRICS)}, got {metric!r}")
+        direction = raw.get("direction", METRICS[metric])
+        if direction not in ("maximize", "minimize"):
+            self.fail("objective.direction", f"must be maximize or minimize, got {direction!r}")
+        return metric, direction
+
+    def dataset(self, raw):
+        if raw is None:
+            raw = {"name": "digits"}
+        if isinstance(raw, str):
+            raw = {"name": raw}
+        raw = self.mapping(raw, "dataset")
+        self.unknown_keys(raw, DATASET_KEYS, "dataset.")
+        name = raw.get("name", "digits")
+        if name not in DATASETS:
+            self.fail("dataset.name", f"unknown dataset {name!r} (expected one of {', '.join(DATASETS)})")
+        if raw.get("scaling", "standard") not in SCALINGS:
+            self.fail("dataset.scaling", f"must be one of {', '.join(SCALINGS)}, got {raw['scaling']!r}")
+        if raw.get("path") is not None and not isinstance(raw["path"], str):
+            self.fail("dataset.path", f"must be a string, got {raw['path']!r}")
+        fraction = raw.get("validation_fraction", 0.1)
+        if not isinstance(fraction, Real) or not 0 < fraction < 1:
+            self.fail("dataset.validation_fraction", f"must be in (0, 1), got {fraction!r}")
+        for key in ("validation_size", "subset", "test_subset"):
+            if raw.get(key) is not None:
+                self.integer(raw[key], f"dataset.{key}", minimum=1)
+        return dict(raw, name=name)
+
+    def estimator(self, raw):
+        raw = dict(self.mapping(raw, "estimator"))
+        self.unknown_keys(raw, ESTIMATOR_PARAMS | {"lambda"}, "estimator.")
+        if "lambda" in raw and "alpha" in raw:
+            self.fail("estimator.lambda", "give lambda or alpha, not both")
+        if "lambda" in raw:
+            raw["lambda"] = self.number(raw["lambda"], "estimator.lambda")
+        for key in ("hidden_layer_sizes", "cyclic_bounds"):
+            if isinstance(raw.get(key), list):
+                raw[key] = tuple(raw[key])
+        fixed = {k: v for k, v in raw.items() if k != "lambda"}
+        self.check_params(fixed, "estimator")
+        return raw
+
+    def check_params(self, params, where):
+        """Let the estimator's own constraints judge the values."""
+        numeric = {k: (self.number(v, f"{where}.{k}") if isinstance(v, str) and _looks_numeric(v) else v)
+                   for k, v in params.items()}
+        try:
+            MLPClassifier(**numeric)._validate_params()
+        except InvalidParameterError as error:
+            key = next((k for k in params if f"'{k}'" in str(error)), next(iter(params), "?"))
+            self.fail(f"{where}.{key}", str(error).splitlines()[0])
+        params.update(numeric)
+
+    def space(self, raw, estimator):
+        raw = self.mapping(raw, "space")
+        params = {}
+        for key, spec in raw.items():
+            if key not in ESTIMATOR_PARAMS | DERIVED_PARAMS:
+                self.fail(f"space.{key}", "unknown parameter (an MLPClassifier parameter, "
+                          "lambda, depth or width)")
+            if key in estimator:
+                self.fail(f"space.{key}", "is also fixed under estimator: give it in one place")
+            params[key] = self.dimension(key, self.mapping(spec, f"space.{key}"))
+        if ("depth" in params) != ("width" in params) and "hidden_layer_sizes" not in estimator:
+            missing = "width" if "depth" in params else "depth"
+            self.fail(f"space.{missing}", "depth and width are searched together "
+                      "(or fix hidden_layer_sizes under estimator)")
+        if "lambda" in params and "alpha" in params:
+            self.fail("space.lambda", "search lambda or alpha, not both")
+        return SearchSpace(params)
+
+    def dimension(self, key, spec):
+        where = f"space.{key}"
+        if "choices" in spec:
+            self.unknown_keys(spec, {"choices"}, where + ".")
+            choices = spec["choices"]
+            if not isinstance(choices, list) or not choices:
+                self.fail(f"{where}.choices", f"must be a non-empty list, got {choices!r}")
+            choices = [tuple(c) if isinstance(c, list) else c for c in choices]
+            if key in ESTIMATOR_PARAMS:
+                for choice in choices:
+                    self.check_params({key: choice}, "space")
+            return Categorical(choices)
+        self.unknown_keys(spec, {"low", "high", "log", "type", "step"}, where + ".")
+        for bound in ("low", "high"):
+            if bound not in spec:
+                self.fail(f"{where}.{bound}", "missing (a range needs low and high, or give choices)")
+        low, high = self.number(spec["low"], f"{where}.low"), self.number(spec["high"], f"{where}.high")
+        kind = spec.get("type", "int" if isinstance(spec["low"], int) and isinstance(spec["high"], int)
+                        and key != "lambda" else "float")
+        if kind not in ("int", "float"):
+            self.fail(f"{where}.type", f"must be int or float, got {kind!r}")
+        log = spec.get("log", False)
+        if not isinstance(log, bool):
+            self.fail(f"{where}.log", f"must be true or false, got {log!r}")
+        if low > high:
+            self.fail(where, f"low {low} is above high {high}")
+        if log and low <= 0:
+            self.fail(f"{where}.low", f"a log range needs low > 0, got {low}")
+        if key in ESTIMATOR_PARAMS:
+            for bound in (low, high):
+                self.check_params({key: int(bound) if kind == "int" else bound}, "space")
+        if key in ("depth", "width") and (kind != "int" or low < 1):
+            self.fail(where, f"{key} is an integer range with low >= 1")
+        return Range(low, high, log=log, integer=kind == "int")
+
+    def seeds(self, raw, repeats):
+        if raw is None:
+            return list(range(repeats))
+        if not isinstance(raw, list) or len(raw) != repeats or not all(
+                isinstance(s, int) and not isinstance(s, bool) for s in raw):
+            self.fail("seeds", f"must be a list of {repeats} integers (one per repeat), got {raw!r}")
+        return raw
+
+    def stages(self, raw, n_trials):
+        if raw is None:
+            return [Stage(self.integer(n_trials, "n_trials", minimum=1))]
+        if not isinstance(raw, list) or not raw:
+            self.fail("stages", f"must be a non-empty list of stages, got {raw!r}")
+        stages = []
+        for i, spec in enumerate(raw):
+            where = f"stages[{i}]"
+            spec = self.mapping(spec, where)
+            self.unknown_keys(spec, STAGE_KEYS, where + ".")
+            decades, fraction = (0.0, 0.0) if i == 0 else DEFAULT_NARROWING[min(i, 2) - 1]
+            stage = Stage(
+                n_trials=self.integer(spec.get("n_trials"), f"{where}.n_trials", minimum=1),
+                decades=self.number(spec.get("decades", decades), f"{where}.decades"),
+                fraction=self.number(spec.get("fraction", fraction), f"{where}.fraction"),
+                sampler=spec.get("sampler"),
+            )
+            if stage.sampler is not None and stage.sampler not in SAMPLERS:
+                self.fail(f"{where}.sampler", f"unknown sampler {stage.sampler!r} "
+                          f"(expected one of {', '.join(SAMPLERS)})")
+            if i > 0 and (stage.decades <= 0 or stage.fraction <= 0):
+                self.fail(where, "a later stage narrows: decades and fraction must be > 0")
+            stages.append(stage)
+        return stages
+
+    def timeout(self, raw):
+        if raw is None:
+            return None
+        value = self.number(raw, "timeout")
+        if value <= 0:
+            self.fail("timeout", f"must be > 0 seconds, got {raw!r}")
+        return value
+
+    def named_option(self, raw, key, allowed):
+        """``tpe`` or ``{name: tpe, seed: 0, ...}``: a name and its keyword arguments."""
+        spec = {"name": raw} if isinstance(raw, str) or raw is None else dict(self.mapping(raw, key))
+        name = "none" if spec.get("name") is None else spec["name"]
+        if name not in allowed:
+            self.fail(f"{key}", f"unknown {key} {name!r} (expected one of {', '.join(allowed)})")
+        return dict(spec, name=name)
+
+    def register(self, raw, study_name):
+        if raw is False or raw is None:
+            return None
+        spec = {} if raw is True else dict(self.mapping(raw, "register"))
+        self.unknown_keys(spec, {"name", "alias"}, "register.")
+        return {"name": str(spec.get("name", study_name)), "alias": str(spec.get("alias", "champion"))}
+
+
+def _looks_numeric(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
