@@ -305,7 +305,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self._optimizer = make_optimizer(self, self._network.params)
         train, val = self._split(X, Y, sample_weight, validation_data)
         try:
-            self._train(train, val, incremental)
+            # Overflow is caught by the divergence check, which says more than NumPy's warning.
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._train(train, val, incremental)
         except DivergenceError as error:
             error.history = self.history_  # what was measured before it diverged
             self._forget_fit()

@@ -265,12 +265,13 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     import mlflow
 
     from .results import log_summary, refit_and_register, summary_text
-    from .storage import DEFAULT_STORAGE, describe
+    from .storage import DEFAULT_STORAGE, check_url, describe
 
     storage_url = storage_url or DEFAULT_STORAGE
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or tracking.DEFAULT_TRACKING_URI
-    client = tracking.connect(tracking_uri)
     data = load_data(spec)
+    check_url(storage_url)
+    client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
     study = open_study(spec, storage_url, tracking_uri, create=True)

@@ -5,7 +5,10 @@ marked failed and retried by ``RetryFailedTrialCallback``; a journal file has
 no heartbeat, and the ``run`` command retries the trials of workers it saw die.
 """
 
+import warnings
 from pathlib import Path
+
+import optuna
 
 from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
 from optuna.storages.journal import JournalFileBackend
@@ -27,6 +30,24 @@ def describe(url):
     return mask_password(url or DEFAULT_STORAGE)
 
 
+def is_journal(url):
+    return url.startswith(JOURNAL_PREFIX) or url.endswith(".journal")
+
+
+def check_url(url):
+    """``url`` if it names a storage we can open; a StorageError, writing nothing, if not."""
+    if is_journal(url):
+        folder = Path(url.removeprefix(JOURNAL_PREFIX)).parent
+        if not folder.exists():
+            raise StorageError(f"storage {describe(url)}: folder {folder} does not exist")
+        return url
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in RDB_SCHEMES:
+        raise StorageError(f"storage {describe(url)}: unknown scheme {scheme!r} "
+                           f"(use sqlite:///file.db, postgresql://..., or journal:file.journal)")
+    return url
+
+
 def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_trial=None):
     """An Optuna storage for ``url``.
 
@@ -43,17 +64,12 @@ def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_tria
         Called as ``on_failed_trial(study, trial)`` for a trial found dead,
         before it is retried.
     """
-    url = url or DEFAULT_STORAGE
-    if url.startswith(JOURNAL_PREFIX) or url.endswith(".journal"):
-        path = Path(url.removeprefix(JOURNAL_PREFIX))
-        if path.parent and not path.parent.exists():
-            raise StorageError(f"storage {describe(url)}: folder {path.parent} does not exist")
-        return JournalStorage(JournalFileBackend(str(path)))
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in RDB_SCHEMES:
-        raise StorageError(f"storage {describe(url)}: unknown scheme {scheme!r} "
-                           f"(use sqlite:///file.db, postgresql://..., or journal:file.journal)")
-    retry = RetryFailedTrialCallback(max_retry=MAX_RETRY)
+    url = check_url(url or DEFAULT_STORAGE)
+    if is_journal(url):
+        return JournalStorage(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
+        retry = RetryFailedTrialCallback(max_retry=MAX_RETRY)
 
     def failed(study, trial):
         if on_failed_trial is not None:
@@ -61,8 +77,10 @@ def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_tria
         retry(study, trial)
 
     try:
-        return RDBStorage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                          failed_trial_callback=failed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                              heartbeat_stale_trial_callback=failed)
     except Exception as error:
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise StorageError(f"storage {describe(url)} cannot be opened: {mask_password(reason)}") from None
@@ -70,7 +88,9 @@ def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_tria
 
 def retry_trial(study, trial):
     """Queue a failed trial again, as the heartbeat's retry does."""
-    RetryFailedTrialCallback(max_retry=MAX_RETRY)(study, trial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        RetryFailedTrialCallback(max_retry=MAX_RETRY)(study, trial)
 
 
 def retried_number(trial):

@@ -1,0 +1,126 @@
+"""End to end: small real studies into temporary Optuna and MLflow stores."""
+
+from collections import namedtuple
+
+import mlflow
+import numpy as np
+import optuna
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
+from search import cli
+from search.service import load_data
+from search.studyfile import load_study
+from tests.conftest import tiny_study_text
+
+
+def children(client, experiment_id, parent_run_id):
+    return client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")
+
+
+def open_study(name, folder="."):
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{folder}/optuna.db")
+
+
+Finished = namedtuple("Finished", "path stores folder client experiment parents")
+
+
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory):
+    """A two-stage study run once through the command line, shared by the tests that read it."""
+    folder = tmp_path_factory.mktemp("e2e")
+    study = yaml.safe_load(tiny_study_text("e2e"))
+    study.update(stages=[{"n_trials": 3}, {"n_trials": 2}], register={"name": "e2e-model", "alias": "champion"})
+    del study["n_trials"]
+    path = folder / "e2e.yaml"
+    path.write_text(yaml.safe_dump(study))
+    stores = ["--storage", f"sqlite:///{folder}/optuna.db", "--tracking-uri", f"sqlite:///{folder}/mlflow.db"]
+    assert cli.main(["run", str(path), *stores]) == 0
+    client = MlflowClient(f"sqlite:///{folder}/mlflow.db")
+    experiment = client.get_experiment_by_name("e2e")
+    parents = client.search_runs([experiment.experiment_id], filter_string="tags.study = 'e2e'")
+    return Finished(path, stores, folder, client, experiment.experiment_id, parents)
+
+
+def test_each_trial_is_a_nested_run_with_params_metrics_and_plots(finished_study):
+    client, experiment, parents = finished_study.client, finished_study.experiment, finished_study.parents
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    runs = children(client, experiment, parents[0].info.run_id)
+    assert sorted(r.info.run_name for r in runs) == [f"trial-{n}" for n in range(5)]
+    for run in runs:
+        params = run.data.params
+        assert params["hidden_layer_sizes"] == "24" and params["solver"] == "sgd"
+        assert {"activation", "lambda", "alpha", "stage", "trial_number", "max_iter"} <= set(params)
+        assert float(params["alpha"]) == pytest.approx(2 * 32 * float(params["lambda"]))
+        assert run.data.tags["optuna.state"] == "COMPLETE" and run.info.status == "FINISHED"
+        history = client.get_metric_history(run.info.run_id, "val_accuracy")
+        assert [m.step for m in history][:3] == [1, 2, 3]
+        assert {"train_loss", "val_loss", "learning_rate", "grad_norm_max_layer0", "test_accuracy"} <= set(run.data.metrics)
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+        assert {"plots/curves.png", "plots/confusion_matrix.png", "plots/gradient_norms.png",
+                "plots/top3_images.png"} <= artifacts
+
+
+def test_the_parent_run_holds_the_study_summary_and_the_registered_model(finished_study):
+    client, parent = finished_study.client, finished_study.parents[0]
+    study_files = {a.path for a in client.list_artifacts(parent.info.run_id, "study")}
+    assert {"study/trials.csv", "study/best_params.json", "study/optimization_history.png",
+            "study/stages.json"} <= study_files
+    assert {"test_accuracy", "test_loss", "best_val_accuracy"} <= set(parent.data.metrics)
+    version = client.get_model_version_by_alias("e2e-model", "champion")
+    assert version.run_id == parent.info.run_id
+    mlflow.set_tracking_uri(f"sqlite:///{finished_study.folder}/mlflow.db")
+    loaded = mlflow.pyfunc.load_model("models:/e2e-model@champion")
+    spec = load_study(finished_study.path)
+    data = load_data(spec)
+    predictions = loaded.predict(data.X_test)
+    native = mlflow.sklearn.load_model("models:/e2e-model@champion")
+    np.testing.assert_array_equal(predictions, native.predict(data.X_test))
+    assert np.mean(predictions == data.y_test) == pytest.approx(parent.data.metrics["test_accuracy"])
+
+
+def test_later_stages_search_ranges_narrowed_around_the_best(finished_study):
+    study = open_study("e2e", finished_study.folder)
+    stage_two = [t for t in study.trials if t.user_attrs["stage"] == 1]
+    assert len(stage_two) == 2
+    full = study.trials[0].user_attrs["ranges"]["lambda"]
+    assert full == "float[1e-05, 0.01] log"
+    for trial in stage_two:
+        narrowed = trial.user_attrs["ranges"]["lambda"]
+        low, high = (float(x) for x in narrowed.split("[")[1].split("]")[0].split(","))
+        assert high / low <= 100.0 + 1e-9 and low <= trial.params["lambda"] <= high
+
+
+def test_running_again_resumes_without_repeating_trials(finished_study):
+    before = [(t.number, t.params) for t in open_study("e2e", finished_study.folder).trials]
+    assert cli.main(["run", str(finished_study.path), *finished_study.stores]) == 0
+    after = [(t.number, t.params) for t in open_study("e2e", finished_study.folder).trials]
+    assert after == before  # the budget was spent: nothing ran again
+
+
+def test_a_partial_run_is_continued_by_the_same_command(write_study):
+    path = write_study("partial", n_trials=4, register=False)
+    assert cli.main(["run", str(path), "--n-trials", "2"]) == 0
+    assert len(open_study("partial").trials) == 2
+    assert cli.main(["run", str(path)]) == 0
+    trials = open_study("partial").trials
+    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+
+
+def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(write_study):
+    path = write_study("diverge", space={"slope": {"choices": [0.5, 5.0]}}, n_trials=2,
+                       sampler="grid", estimator={"solver": "sgd", "learning_rate_init": 0.05,
+                                                  "batch_size": 32, "hidden_layer_sizes": [32, 32],
+                                                  "activation": "leaky_relu"}, register=False)
+    assert cli.main(["run", str(path)]) == 0
+    trials = {t.params["slope"]: t for t in open_study("diverge").trials}
+    assert trials[0.5].state == TrialState.COMPLETE
+    failed = trials[5.0]
+    assert failed.state == TrialState.FAIL
+    assert "diverged" in failed.user_attrs["fail_reason"] and "slope=5.0" in failed.user_attrs["fail_reason"]
+    run = MlflowClient("sqlite:///mlflow.db").get_run(failed.user_attrs["mlflow_run_id"])
+    assert run.info.status == "FAILED"
+    assert run.data.tags["optuna.state"] == "FAIL" and "diverged" in run.data.tags["fail_reason"]
