@@ -25,11 +25,17 @@ def positive_int(text):
     return value
 
 
-def positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
+def limit(kind):
+    """A positive number, or 0 for no limit (what MLproject passes when none is given)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be positive (or 0 for no limit), got {text}")
+        return value or None
+    return parse
 
 
 def parser():
@@ -38,15 +44,16 @@ def parser():
 
     run = commands.add_parser("run", help="create or resume a study and run it")
     run.add_argument("study", help="the study file (YAML)")
-    run.add_argument("--n-trials", type=positive_int, help="run at most this many trials now")
-    run.add_argument("--timeout", type=positive_float, help="stop starting trials after this many seconds")
+    run.add_argument("--n-trials", type=limit(int), help="run at most this many trials now "
+                     "(default: the rest of the study file's budget)")
+    run.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds")
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine")
     add_servers(run)
 
     worker = commands.add_parser("worker", help="join an existing study, from any machine")
     worker.add_argument("--study", required=True, help="the study's name")
-    worker.add_argument("--n-trials", type=positive_int, help="run at most this many trials")
-    worker.add_argument("--timeout", type=positive_float)
+    worker.add_argument("--n-trials", type=limit(int), help="run at most this many trials")
+    worker.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds")
     worker.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     add_servers(worker)
     return main

@@ -114,10 +114,11 @@ def study_figures(study, folder, params):
         contour = [p for p in params][:2]
     plots = {
         "optimization_history.png": lambda: ov.plot_optimization_history(study),
-        "param_importances.png": lambda: ov.plot_param_importances(study),
         "slice.png": lambda: ov.plot_slice(study),
-        f"contour_{'_'.join(contour)}.png": lambda: ov.plot_contour(study, params=contour),
     }
+    if len(contour) == 2:  # importances and contours need two parameters
+        plots["param_importances.png"] = lambda: ov.plot_param_importances(study)
+        plots[f"contour_{'_'.join(contour)}.png"] = lambda: ov.plot_contour(study, params=contour)
     written = []
     for name, draw in plots.items():
         with warnings.catch_warnings():

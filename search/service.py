@@ -268,6 +268,9 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     from .storage import DEFAULT_STORAGE, check_url, describe
 
     storage_url = storage_url or DEFAULT_STORAGE
+    if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
+        print("warning: mlflow run logs its -P parameters, so this storage URL's password is now a "
+              "param of the run; give it in PGPASSWORD instead", file=sys.stderr)
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or tracking.DEFAULT_TRACKING_URI
     data = load_data(spec)
     check_url(storage_url)
@@ -316,7 +319,7 @@ def study_params(spec, data):
         **{f"fixed.{k}": v for k, v in fixed.items()},
         "dataset": spec.dataset["name"], "n_train": len(data.X_train), "n_val": len(data.X_val),
         "n_test": len(data.X_test), "epochs": spec.epochs, "repeats": spec.repeats,
-        "n_trials": StagePlan(spec).total, "stages": len(spec.stages), "metric": spec.metric,
+        "trial_budget": StagePlan(spec).total, "stages": len(spec.stages), "metric": spec.metric,
         "direction": spec.direction, "sampler": spec.sampler["name"], "pruner": spec.pruner["name"],
         **{f"space.{k}": v for k, v in spec.space.describe().items()},
     }

@@ -1,7 +1,7 @@
 """Optuna storage from a URL: SQLite or PostgreSQL (RDB), or a journal file.
 
 RDB storages get Optuna's heartbeat, so a trial whose worker was killed is
-marked failed and retried by ``RetryFailedTrialCallback``; a journal file has
+marked failed and retried by ``RetryHeartbeatStaleTrialCallback``; a journal file has
 no heartbeat, and the ``run`` command retries the trials of workers it saw die.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import optuna
 
-from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
+from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 
 from .tracking import mask_password
@@ -69,7 +69,7 @@ def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_tria
         return JournalStorage(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)))))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
-        retry = RetryFailedTrialCallback(max_retry=MAX_RETRY)
+        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
 
     def failed(study, trial):
         if on_failed_trial is not None:
@@ -90,13 +90,13 @@ def retry_trial(study, trial):
     """Queue a failed trial again, as the heartbeat's retry does."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        RetryFailedTrialCallback(max_retry=MAX_RETRY)(study, trial)
+        RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, trial)
 
 
 def retried_number(trial):
     """The number of the failed trial that ``trial`` (a FrozenTrial) retries, or None.
 
-    Read straight from the attribute ``RetryFailedTrialCallback`` writes,
+    Read straight from the attribute ``RetryHeartbeatStaleTrialCallback`` writes,
     without its experimental-API warning.
     """
     return trial.system_attrs.get("failed_trial")

@@ -1,6 +1,10 @@
 """End to end: small real studies into temporary Optuna and MLflow stores."""
 
+import os
+import subprocess
+import sys
 from collections import namedtuple
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -13,7 +17,7 @@ from optuna.trial import TrialState
 from search import cli
 from search.service import load_data
 from search.studyfile import load_study
-from tests.conftest import tiny_study_text
+from tests.conftest import REPO, tiny_study_text
 
 
 def children(client, experiment_id, parent_run_id):
@@ -124,3 +128,22 @@ def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(write_stu
     run = MlflowClient("sqlite:///mlflow.db").get_run(failed.user_attrs["mlflow_run_id"])
     assert run.info.status == "FAILED"
     assert run.data.tags["optuna.state"] == "FAIL" and "diverged" in run.data.tags["fail_reason"]
+
+
+def test_mlflow_run_uses_its_run_as_the_parent(write_study, workdir):
+    path = write_study("viamlflow", n_trials=2, register=False)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlflow.db"}
+    result = subprocess.run(
+        ["mlflow", "run", str(REPO), "-e", "search", "--env-manager", "local",
+         "-P", f"study={path}", "-P", f"storage=sqlite:///{workdir}/optuna.db"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    client = MlflowClient(f"sqlite:///{workdir}/mlflow.db")
+    experiment = client.get_experiment_by_name("Default")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].data.tags.get("mlflow.project.entryPoint") == "search"
+    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert sorted(r.info.run_name for r in trials) == ["trial-0", "trial-1"]
+    assert parents[0].info.status == "FINISHED"
