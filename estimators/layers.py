@@ -159,6 +159,10 @@ class SoftmaxCrossEntropy:
         per_sample = -(picked * y).sum(axis=1)
         return float(np.average(per_sample, weights=sample_weight))
 
+    def correct(self, prob, y):
+        """How many rows have their most probable class right."""
+        return int(np.count_nonzero(prob.argmax(axis=1) == y.argmax(axis=1)))
+
     def backward(self, prob, y, sample_weight, weight_sum):
         """Gradient with respect to the logits; overwrites ``prob``."""
         grad = np.subtract(prob, y, out=prob)
@@ -175,6 +179,10 @@ class SigmoidCrossEntropy(SoftmaxCrossEntropy):
 
     def forward(self, z):
         return expit(z, out=z)
+
+    def correct(self, prob, y):
+        """Rows whose every label is right (binary: one column; multilabel: all of them)."""
+        return int(np.count_nonzero(((prob > 0.5) == (y > 0.5)).all(axis=1)))
 
     def loss(self, prob, y, sample_weight=None):
         eps = np.finfo(prob.dtype).eps

@@ -124,7 +124,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     n_outputs_, out_activation_ :
         As sklearn's.
     history_ : list of dict
-        One record per epoch: ``epoch``, ``train_loss``, ``learning_rate``,
+        One record per epoch: ``epoch``, ``train_loss``, ``train_accuracy``
+        (over the epoch's batches, as the weights changed), ``learning_rate``,
         ``grad_norm_mean`` and ``grad_norm_max`` (per Dense layer, over the
         epoch's batches), ``prelu_slopes`` (per PReLU layer), ``seconds``, and
         with validation data ``val_loss`` and ``val_accuracy``.
@@ -450,19 +451,20 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         network, optimizer = self._network, self._optimizer
         X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
         Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
-        total_loss, norms = 0.0, []
+        total_loss, total_correct, norms = 0.0, 0, []
         for index in self._batches(len(X), batch_size):
             xb = np.take(X, index, axis=0, out=X_batch[:len(index)])
             yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)])
             if self.jitter:
                 xb += self._noise.standard_normal(xb.shape, dtype=xb.dtype) * xb.dtype.type(self.jitter)
             wb = None if weights is None else weights[index]
-            loss = network.loss_and_gradients(xb, yb, self.alpha, wb)
+            loss, correct = network.loss_and_gradients(xb, yb, self.alpha, wb)
             if not np.isfinite(loss):
                 self._diverged(f"the loss is {loss}")
             norms.append(network.weight_gradient_norms())
             optimizer.update(network.grads)
             total_loss += loss * len(index)
+            total_correct += correct
         self.n_iter_ += 1
         self.t_ += len(X)
         self.loss_ = total_loss / len(X)
@@ -473,6 +475,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return {
             "epoch": self.n_iter_,
             "train_loss": self.loss_,
+            "train_accuracy": total_correct / len(X),
             "learning_rate": float(optimizer.schedule.rate),
             "grad_norm_mean": norms.mean(axis=0).tolist(),
             "grad_norm_max": norms.max(axis=0).tolist(),

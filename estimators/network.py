@@ -77,8 +77,13 @@ class Network:
         return loss, prob
 
     def loss_and_gradients(self, X, Y, alpha=0.0, sample_weight=None):
-        """:meth:`loss`, with the gradients stored in ``self.grads``."""
+        """:meth:`loss` and the number of rows predicted right, with the gradients in ``self.grads``.
+
+        The count costs nothing extra (the probabilities are at hand) and
+        gives the training accuracy as Keras reports it: over the epoch's batches.
+        """
         loss, prob = self.loss(X, Y, alpha, sample_weight)
+        correct = self.output.correct(prob, Y)
         weight_sum = _weight_sum(X, sample_weight)
         grad = self.output.backward(prob, Y, sample_weight, weight_sum)
         for layer in reversed(self.layers):
@@ -86,7 +91,7 @@ class Network:
         if alpha:
             for dense in self.dense:
                 dense.add_weight_decay(alpha / weight_sum)
-        return loss
+        return loss, correct
 
     def named_parameters(self):
         """``(name, param, grad)`` for every trained array: coef_0, gamma_1, slope_0..."""

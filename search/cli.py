@@ -60,8 +60,8 @@ def parser():
 
 
 def add_servers(command):
-    command.add_argument("--storage", help="Optuna storage URL (default sqlite:///optuna.db; "
-                         "postgresql://...; journal:FILE)")
+    command.add_argument("--storage", help="Optuna storage URL (default journal:optuna.journal; "
+                         "sqlite:///FILE; postgresql://...)")
     command.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI "
                          "or sqlite:///mlflow.db)")
 

@@ -1,9 +1,10 @@
 """The Optuna objective: train the estimator for one trial and track it in MLflow."""
 
+import multiprocessing
 import tempfile
 import time
 import warnings
-from pathlib import Path
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import optuna
@@ -15,23 +16,13 @@ from estimators import DivergenceError, MLPClassifier
 from . import plots, tracking
 from .space import estimator_params
 
-TRAIN_ACCURACY_ROWS = 2000  # training accuracy per epoch is measured on this many rows
-
-
 class PruningReporter:
-    """Estimator callback: reports each epoch's objective metric to the trial and prunes.
+    """Estimator callback: reports each epoch's objective metric to the trial, and prunes."""
 
-    It also adds the training accuracy (on a fixed subset of the training
-    rows) to the epoch's record, for the train-vs-validation curves.
-    """
-
-    def __init__(self, trial, metric, X_sub, y_sub, report=True):
-        self.trial, self.metric = trial, metric
-        self.X_sub, self.y_sub = X_sub, y_sub
-        self.report = report
+    def __init__(self, trial, metric, report=True):
+        self.trial, self.metric, self.report = trial, metric, report
 
     def __call__(self, estimator, record):
-        record["train_accuracy"] = float(estimator.score(self.X_sub, self.y_sub))
         if self.report:
             self.trial.report(record[self.metric], step=record["epoch"])
             if self.trial.should_prune():
@@ -64,17 +55,17 @@ class Objective:
     def __init__(self, spec, data, plan, client, experiment, parent_run_id, worker=""):
         self.spec, self.data, self.plan, self.worker = spec, data, plan, worker
         self.client, self.experiment, self.parent_run_id = client, experiment, parent_run_id
-        rows = np.random.default_rng(0).permutation(len(data.X_train))[:TRAIN_ACCURACY_ROWS]
-        self.X_sub, self.y_sub = data.X_train[rows], data.y_train[rows]
 
     def __call__(self, trial):
         stage, space = self.plan.stage_and_space(trial)
         values = space.suggest(trial)
         params = self.params(values)
+        # Each attribute is a storage write: keep to what resuming and reporting need.
         trial.set_user_attr("stage", stage)
         trial.set_user_attr("worker", self.worker)
-        trial.set_user_attr("fail_reason", "")  # a retried trial inherits its original's
         trial.set_user_attr("ranges", space.describe())
+        if trial.user_attrs.get("fail_reason"):
+            trial.set_user_attr("fail_reason", "")  # a retried trial inherits its original's
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
                                           trial.number, {"stage": str(stage)})
         trial.set_user_attr("mlflow_run_id", run_id)
@@ -85,8 +76,9 @@ class Objective:
         started = time.perf_counter()
         models, histories = [], []
         try:
+            prunes = self.spec.pruner["name"] != "none"  # each report is a storage write
             for repeat, seed in enumerate(self.spec.seeds):
-                model = self.fit(trial, params, seed, report=repeat == 0)
+                model = self.fit(trial, params, seed, report=prunes and repeat == 0)
                 models.append(model)
                 histories.append(model.history_)
         except optuna.TrialPruned as pruned:
@@ -108,11 +100,11 @@ class Objective:
 
     def params(self, values):
         params = estimator_params(values, self.spec.estimator, len(self.data.X_train))
-        params.setdefault("max_iter", self.spec.epochs)
+        params.setdefault("max_iter", self.spec.epochs)  # as results.params_of_trial
         return params
 
     def fit(self, trial, params, seed, report):
-        reporter = PruningReporter(trial, self.spec.metric, self.X_sub, self.y_sub, report)
+        reporter = PruningReporter(trial, self.spec.metric, report)
         model = MLPClassifier(**params, random_state=seed, callbacks=[reporter])
         self._current = model
         with warnings.catch_warnings():
@@ -136,8 +128,6 @@ class Objective:
         }
         for repeat, final in enumerate(finals):
             summary[f"{self.spec.metric}_repeat{repeat}"] = float(final)
-        for key, item in summary.items():
-            trial.set_user_attr(key, item)
         metrics = tracking.metrics_of(models[0].history_)
         now = int(time.time() * 1000)
         metrics += [tracking.Metric(k, float(v), now, len(models[0].history_)) for k, v in summary.items()]
@@ -165,17 +155,49 @@ class Objective:
             tracking.end_run(self.client, run_id, status)
 
     def log_trial_plots(self, run_id, number, model):
-        data = self.data
-        with tempfile.TemporaryDirectory() as folder:
-            folder = Path(folder)
-            title = f"trial {number}"
-            plots.curves(model.history_, folder / "curves.png", title)
-            plots.gradient_norms(model.history_, folder / "gradient_norms.png", title)
-            if len(data.X_val):
-                plots.confusion(data.y_val, model.predict(data.X_val), folder / "confusion_matrix.png",
-                                f"{title}: validation, normalised over predicted label")
-                if data.image_shape and self.spec.artifacts.get("images", True):
-                    plots.top_scored_images(data.X_val, model.predict_proba(data.X_val), model.classes_,
-                                            data.image_shape, folder / "top3_images.png")
-            self.client.log_artifacts(run_id, str(folder), "plots")
+        """Draw and upload the trial's figures in the background (see :class:`FigureWriter`)."""
+        data, payload = self.data, {"title": f"trial {number}", "history": model.history_}
+        if len(data.X_val):
+            proba = model.predict_proba(data.X_val)
+            payload.update(y_true=data.y_val, y_pred=model.classes_[proba.argmax(axis=1)])
+            if data.image_shape and self.spec.artifacts.get("images", True):
+                payload.update(images=data.X_val[plots.top_scored(proba)], classes=model.classes_,
+                               image_shape=data.image_shape)
+        FIGURES.submit(self.client.tracking_uri, run_id, payload)
 
+
+def draw_and_log(tracking_uri, run_id, payload):
+    """In the figure process: draw one trial's figures and log them to its (finished) run."""
+    with tempfile.TemporaryDirectory() as folder:
+        plots.trial_figures(folder, **payload)
+        tracking.MlflowClient(tracking_uri).log_artifacts(run_id, folder, "plots")
+
+
+class FigureWriter:
+    """One background process that draws trial figures while the next trial trains.
+
+    Drawing a trial's four figures takes longer than training a small trial;
+    the second core does it instead, and MLflow accepts artifacts on a run that
+    has already ended. ``wait`` (called before the study summary) lets the
+    queue drain; a figure that fails is reported, never fatal to the study.
+    """
+
+    def __init__(self):
+        self._executor, self._pending = None, []
+
+    def submit(self, tracking_uri, run_id, payload):
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")  # no forked BLAS or MLflow state
+            self._executor = ProcessPoolExecutor(1, mp_context=context)
+        self._pending.append(self._executor.submit(draw_and_log, tracking_uri, run_id, payload))
+
+    def wait(self):
+        for job in self._pending:
+            try:
+                job.result()
+            except Exception as error:
+                print(f"warning: a trial figure was not logged: {error}", flush=True)
+        self._pending.clear()
+
+
+FIGURES = FigureWriter()

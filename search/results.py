@@ -16,7 +16,7 @@ from sklearn.metrics import log_loss
 from estimators import MLPClassifier
 
 from . import plots, tracking
-from .space import Range, label
+from .space import Range, estimator_params, label
 
 MODEL_NAME = "model"
 
@@ -83,11 +83,9 @@ def log_summary(client, run_id, study, spec):
     return stages
 
 
-def best_params(study, spec, n_train):
-    """The estimator arguments of the best trial."""
-    from .space import estimator_params
-
-    values = spec.space.suggest(FixedTrial(study.best_trial.params))
+def params_of_trial(trial, spec, n_train):
+    """The estimator arguments a finished trial trained with."""
+    values = spec.space.suggest(FixedTrial(trial.params))
     params = estimator_params(values, spec.estimator, n_train)
     params.setdefault("max_iter", spec.epochs)
     return params
@@ -108,7 +106,8 @@ def refit_and_register(client, run_id, study, spec, data):
     y = np.concatenate([data.y_train, data.y_val]) if len(data.X_val) else data.y_train
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
-        model = MLPClassifier(**best_params(study, spec, len(X)), random_state=spec.seeds[0]).fit(X, y)
+        model = MLPClassifier(**params_of_trial(study.best_trial, spec, len(X)),
+                              random_state=spec.seeds[0]).fit(X, y)
     proba = model.predict_proba(data.X_test)
     predicted = model.classes_[proba.argmax(axis=1)]
     scores = {"test_accuracy": float(np.mean(predicted == data.y_test)),
@@ -120,8 +119,8 @@ def refit_and_register(client, run_id, study, spec, data):
         plots.confusion(data.y_test, predicted, folder / "test_confusion_matrix.png",
                         "test, normalised over predicted label")
         if data.image_shape:
-            plots.top_scored_images(data.X_test, proba, model.classes_, data.image_shape,
-                                    folder / "test_top3_images.png")
+            plots.top_scored_images(data.X_test[plots.top_scored(proba)], model.classes_,
+                                    data.image_shape, folder / "test_top3_images.png")
         client.log_artifacts(run_id, str(folder), "best")
     return model, scores, log_model(run_id, model, data.X_test[:5], spec.register)
 

@@ -20,7 +20,7 @@ from estimators import DivergenceError
 
 from . import tracking
 from .data import load_dataset
-from .objective import Objective
+from .objective import FIGURES, Objective
 from .progress import Progress
 from .storage import open_storage, retried_number, retried_numbers, retry_trial
 from .studyfile import load_study
@@ -161,6 +161,7 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
                 retry_interrupted(study, worker_id())
                 raise
             ran += 1
+    FIGURES.wait()
     return ran
 
 
@@ -294,6 +295,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
         tracking.close_orphan_runs(client, experiment, parent)
         tracking.end_run(client, parent, "KILLED")
         raise
+    FIGURES.wait()
     tracking.close_orphan_runs(client, experiment, parent, running_of(study))
     stages = log_summary(client, parent, study, spec)
     print(summary_text(study, spec, stages), flush=True)

@@ -15,7 +15,9 @@ from optuna.storages.journal import JournalFileBackend
 
 from .tracking import mask_password
 
-DEFAULT_STORAGE = "sqlite:///optuna.db"
+# A journal file: concurrent workers on one machine append to it without the
+# lock contention of SQLite, and it is several times faster per write.
+DEFAULT_STORAGE = "journal:optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
 JOURNAL_PREFIX = "journal:"
 MAX_RETRY = 2
@@ -53,7 +55,7 @@ def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_tria
 
     Parameters
     ----------
-    url : str, default 'sqlite:///optuna.db'
+    url : str, default 'journal:optuna.journal'
         ``sqlite:///file.db``, ``postgresql://user:pass@host/db`` (any
         SQLAlchemy URL of those schemes), or ``journal:path/to/file.journal``
         (a path ending in ``.journal`` works too).

@@ -12,6 +12,8 @@ import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from search import cli
@@ -24,8 +26,10 @@ def children(client, experiment_id, parent_run_id):
     return client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")
 
 
-def open_study(name, folder="."):
-    return optuna.load_study(study_name=name, storage=f"sqlite:///{folder}/optuna.db")
+def open_study(name, folder=None):
+    """The study in a finished_study folder (SQLite), or in the working folder's default journal."""
+    storage = f"sqlite:///{folder}/optuna.db" if folder else JournalStorage(JournalFileBackend("optuna.journal"))
+    return optuna.load_study(study_name=name, storage=storage)
 
 
 Finished = namedtuple("Finished", "path stores folder client experiment parents")
