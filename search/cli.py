@@ -6,6 +6,7 @@ with code 2 before anything is written to Optuna or MLflow.
 
 import argparse
 import logging
+import os
 import sys
 
 import optuna
@@ -13,9 +14,9 @@ import optuna
 from .data import DataError
 from .storage import StorageError
 from .studyfile import StudyFileError, load_study
-from .tracking import TrackingError
+from .tracking import TrackingError, TrackingUnreachable
 
-USAGE_ERRORS = (StudyFileError, DataError, StorageError, TrackingError)
+USAGE_ERRORS = (StudyFileError, DataError, StorageError, TrackingUnreachable)
 
 
 def positive_int(text):
@@ -60,10 +61,11 @@ def parser():
 
 
 def add_servers(command):
-    command.add_argument("--storage", help="Optuna storage URL (default journal:optuna.journal; "
-                         "sqlite:///FILE; postgresql://...)")
-    command.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI "
-                         "or sqlite:///mlflow.db)")
+    command.add_argument("--storage", default=os.environ.get("OPTUNA_STORAGE"),
+                         help="Optuna storage URL: journal:FILE, sqlite:///FILE or postgresql://... "
+                         "(default $OPTUNA_STORAGE, else journal:optuna.journal)")
+    command.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
+                         help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
 
 
 def main(argv=None):
@@ -84,6 +86,10 @@ def main(argv=None):
     except USAGE_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except TrackingError as error:
+        print(f"error: {error}; the trial was recorded as failed; run the same command to resume",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: the running trial was recorded as failed; run the same command to resume",
               file=sys.stderr)

@@ -22,7 +22,7 @@ from . import tracking
 from .data import load_dataset
 from .objective import FIGURES, Objective
 from .progress import Progress
-from .storage import open_storage, retried_number, retried_numbers, retry_trial
+from .storage import StorageError, describe, open_storage, retried_number, retried_numbers, retry_trial
 from .studyfile import load_study
 
 STUDY_FILE_ATTR = "study_file"
@@ -169,9 +169,13 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
     """``python -m search worker``: join a study that ``run`` created, from any machine."""
     client = tracking.connect(tracking_uri)
     storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri))
-    text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(STUDY_FILE_ATTR)
+    try:
+        text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(STUDY_FILE_ATTR)
+    except KeyError:
+        text = None
     if text is None:
-        raise ValueError(f"study {study_name!r} was not created by 'python -m search run'")
+        raise StorageError(f"storage {describe(storage_url)} has no study {study_name!r} created by "
+                           "'python -m search run'; run that first")
     spec = load_study(text=text, path=f"<study {study_name}>")
     study = open_study(spec, storage_url, tracking_uri)
     return work(spec, study, client, load_data(spec), n_trials, timeout, worker_index)
@@ -186,14 +190,6 @@ def retry_interrupted(study, worker):
                 and trial.user_attrs.get("worker") == worker
                 and "KeyboardInterrupt" in trial.user_attrs.get("fail_reason", "")):
             retry_trial(study, trial)
-
-
-def fail_trials_of(study, worker):
-    """Fail and queue again the RUNNING trials of a worker that died (journal storage has no heartbeat)."""
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if trial.user_attrs.get("worker") == worker:
-            study.tell(trial.number, state=TrialState.FAIL)
-            retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
 
 
 def worker_id(pid=None):
@@ -216,26 +212,66 @@ class sigterm_as_interrupt:
 
 
 def start_workers(spec, storage_url, tracking_uri, workers, n_trials, timeout):
-    """``workers`` processes of ``python -m search worker``, each with its share of the cores."""
+    """``workers`` processes of ``python -m search worker``, each with its share of the trials and cores.
+
+    The storage URL travels in the environment, not on the command line,
+    where any user of the machine could read its password.
+    """
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-           "MKL_NUM_THREADS": threads}
+           "MKL_NUM_THREADS": threads, "OPTUNA_STORAGE": storage_url,
+           "MLFLOW_TRACKING_URI": tracking_uri}
     env.pop("MLFLOW_RUN_ID", None)  # the parent run belongs to this process
     processes = []
     for index in range(workers):
         command = [sys.executable, "-m", "search", "worker", "--study", spec.name,
-                   "--storage", storage_url, "--tracking-uri", tracking_uri,
-                   "--worker-index", str(index)]
-        if n_trials is not None:
-            command += ["--n-trials", str(-(-n_trials // workers))]
+                   "--worker-index", str(index), "--n-trials", str(-(-n_trials // workers))]
         if timeout is not None:
             command += ["--timeout", str(timeout)]
         processes.append(subprocess.Popen(command, env=env))
     return processes
 
 
-def wait_for_workers(processes, study):
-    """Wait; the trials of a worker that died are failed and queued again."""
+def recover_dead_trials(study, client):
+    """Fail and queue again the RUNNING trials of this machine's workers that no longer exist.
+
+    After a crash of the whole study (or a worker killed where no heartbeat
+    watches, as with a journal file), the same command continues from there.
+    """
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get("worker", "")
+        if worker and not _alive_here(worker):
+            fail_and_retry(study, client, trial, f"its worker {worker} is gone")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
+
+
+def _alive_here(worker):
+    """False for a ``host:pid`` of this host whose process is gone; True when it may still run."""
+    host, _, pid = worker.rpartition(":")
+    return host != socket.gethostname() or not pid.isdigit() or _alive(int(pid))
+
+
+def fail_and_retry(study, client, trial, reason):
+    """End a dead trial as FAIL (its MLflow run too, with the reason) and queue it again."""
+    study.tell(trial.number, state=TrialState.FAIL)
+    run_id = trial.user_attrs.get("mlflow_run_id")
+    if run_id:
+        tracking.log_batch(client, run_id, tags=tracking.tags_of({"optuna.state": "FAIL", "fail_reason": reason}))
+        tracking.end_run(client, run_id, "FAILED")
+    retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
+
+
+def wait_for_workers(processes, study, client):
+    """Wait; a worker that died has its running trials failed and queued again."""
     try:
         for process in processes:
             process.wait()
@@ -247,7 +283,10 @@ def wait_for_workers(processes, study):
         raise
     for process in processes:
         if process.returncode != 0:
-            fail_trials_of(study, worker_id(process.pid))
+            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                if trial.user_attrs.get("worker") == worker_id(process.pid):
+                    fail_and_retry(study, client, trial, f"worker {process.pid} ended with code "
+                                                         f"{process.returncode}")
     return [p.returncode for p in processes]
 
 
@@ -266,7 +305,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     import mlflow
 
     from .results import log_summary, refit_and_register, summary_text
-    from .storage import DEFAULT_STORAGE, check_url, describe
+    from .storage import DEFAULT_STORAGE, check_url
 
     storage_url = storage_url or DEFAULT_STORAGE
     if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
@@ -279,18 +318,19 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
     study = open_study(spec, storage_url, tracking_uri, create=True)
+    tracking.close_dead_parents(client, experiment, spec.name, _alive_here)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
-        "study": spec.name, "study_file": str(spec.path), "storage": describe(storage_url)})
+        "study": spec.name, "study_file": str(spec.path), "storage": describe(storage_url),
+        "worker": worker_id()})
     for key, value in {"study_file": spec.text, "experiment_id": experiment, "parent_run_id": parent}.items():
         study.set_user_attr(key, value)
     tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
     print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
           f"{len(study.trials)} trials so far of {StagePlan(spec).total}", flush=True)
     try:
-        if workers == 1:
-            work(spec, study, client, data, n_trials, timeout)
-        else:
-            wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, n_trials, timeout), study)
+        with sigterm_as_interrupt():
+            recover_dead_trials(study, client)
+            run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout)
     except KeyboardInterrupt:
         tracking.close_orphan_runs(client, experiment, parent)
         tracking.end_run(client, parent, "KILLED")
@@ -307,6 +347,22 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
         result.update(model=model, scores=scores, model_uri=uri)
     tracking.end_run(client, parent, "FINISHED")
     return result
+
+
+def run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout):
+    """In this process, or in ``workers`` processes; then whatever they left queued (a retry)."""
+    if workers == 1:
+        work(spec, study, client, data, n_trials, timeout)
+        return
+    plan = StagePlan(spec)
+    remaining = plan.total - plan.counted(study.get_trials(deepcopy=False))
+    share = remaining if n_trials is None else min(n_trials, remaining)
+    if share > 0:
+        wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, share, timeout),
+                         study, client)
+    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+    if waiting:
+        work(spec, study, client, data, waiting, timeout)
 
 
 def running_of(study):

@@ -5,6 +5,7 @@ marked failed and retried by ``RetryHeartbeatStaleTrialCallback``; a journal fil
 no heartbeat, and the ``run`` command retries the trials of workers it saw die.
 """
 
+import os
 import warnings
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def check_url(url):
     return url
 
 
-def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_trial=None):
+def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None):
     """An Optuna storage for ``url``.
 
     Parameters
@@ -61,12 +62,15 @@ def open_storage(url=None, heartbeat_interval=5, grace_period=20, on_failed_tria
         (a path ending in ``.journal`` works too).
     heartbeat_interval, grace_period : int
         Seconds between a running trial's heartbeats, and of silence after
-        which it counts as dead (RDB storages).
+        which it counts as dead (RDB storages); default
+        $SEARCH_HEARTBEAT_INTERVAL or 5, and $SEARCH_GRACE_PERIOD or 20.
     on_failed_trial : callable, default=None
         Called as ``on_failed_trial(study, trial)`` for a trial found dead,
         before it is retried.
     """
     url = check_url(url or DEFAULT_STORAGE)
+    heartbeat_interval = heartbeat_interval or int(os.environ.get("SEARCH_HEARTBEAT_INTERVAL", 5))
+    grace_period = grace_period or int(os.environ.get("SEARCH_GRACE_PERIOD", 20))
     if is_journal(url):
         return JournalStorage(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)))))
     with warnings.catch_warnings():

@@ -20,7 +20,11 @@ RETRIES = 3
 
 
 class TrackingError(RuntimeError):
-    """The tracking server cannot be reached or refused a write."""
+    """The tracking server refused a write, after retries."""
+
+
+class TrackingUnreachable(TrackingError):
+    """The tracking server does not answer at start: nothing has run yet."""
 
 
 def mask_password(uri):
@@ -42,7 +46,7 @@ def connect(tracking_uri):
 
     Raises
     ------
-    TrackingError
+    TrackingUnreachable
         One line naming the (masked) URI, before any training starts.
     """
     tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
@@ -55,7 +59,7 @@ def connect(tracking_uri):
         client.search_experiments(max_results=1)
     except Exception as error:  # MLflow raises many kinds here; all mean "unusable"
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise TrackingError(f"MLflow tracking at {mask_password(tracking_uri)} is not reachable: "
+        raise TrackingUnreachable(f"MLflow tracking at {mask_password(tracking_uri)} is not reachable: "
                             f"{mask_password(reason)}") from None
     return client
 
@@ -155,6 +159,16 @@ def end_run(client, run_id, status):
         client.set_terminated(run_id, status=status)
     except Exception:
         pass
+
+
+def close_dead_parents(client, experiment, study_name, alive):
+    """End as KILLED the parent runs of earlier invocations whose process died (and their RUNNING trials)."""
+    runs = client.search_runs([experiment], filter_string=f"tags.study = '{study_name}' "
+                                                          "and attributes.status = 'RUNNING'")
+    for run in runs:
+        if not alive(run.data.tags.get("worker", "")):
+            close_orphan_runs(client, experiment, run.info.run_id)
+            end_run(client, run.info.run_id, "KILLED")
 
 
 def close_orphan_runs(client, experiment, parent_run_id, running_run_ids=()):
