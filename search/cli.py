@@ -19,6 +19,14 @@ from .tracking import TrackingError, TrackingUnreachable
 USAGE_ERRORS = (StudyFileError, DataError, StorageError, TrackingUnreachable)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line ``error: ...`` (exit code 2), like all bad input."""
+
+    def error(self, message):
+        print(f"error: {self.prog}: {' '.join(message.split())}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def positive_int(text):
     value = int(text)
     if value < 1:
@@ -40,7 +48,7 @@ def limit(kind):
 
 
 def parser():
-    main = argparse.ArgumentParser(prog="python -m search", description=__doc__.splitlines()[0])
+    main = Parser(prog="python -m search", description=__doc__.splitlines()[0])
     commands = main.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="create or resume a study and run it")

@@ -56,7 +56,10 @@ class Objective:
         self.spec, self.data, self.plan, self.worker = spec, data, plan, worker
         self.client, self.experiment, self.parent_run_id = client, experiment, parent_run_id
 
+    trial_number = None  # the trial being run, for a retry if it is interrupted
+
     def __call__(self, trial):
+        self.trial_number = trial.number
         stage, space = self.plan.stage_and_space(trial)
         values = space.suggest(trial)
         params = self.params(values)

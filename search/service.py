@@ -158,7 +158,7 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
                 study.optimize(objective, n_trials=1, catch=(DivergenceError,),
                                callbacks=[progress.trial_finished])
             except KeyboardInterrupt:
-                retry_interrupted(study, worker_id())
+                retry_interrupted(study, objective.trial_number)
                 raise
             ran += 1
     FIGURES.wait()
@@ -181,15 +181,13 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
     return work(spec, study, client, load_data(spec), n_trials, timeout, worker_index)
 
 
-def retry_interrupted(study, worker):
-    """Queue again the trials that ``worker`` was running when it was stopped."""
+def retry_interrupted(study, number):
+    """Queue again the trial this worker was running when Ctrl-C or SIGTERM stopped it."""
+    if number is None:
+        return
     trials = study.get_trials(deepcopy=False)
-    retried = retried_numbers(trials)
-    for trial in trials:
-        if (trial.state == TrialState.FAIL and trial.number not in retried
-                and trial.user_attrs.get("worker") == worker
-                and "KeyboardInterrupt" in trial.user_attrs.get("fail_reason", "")):
-            retry_trial(study, trial)
+    if trials[number].state == TrialState.FAIL and number not in retried_numbers(trials):
+        retry_trial(study, trials[number])
 
 
 def worker_id(pid=None):
@@ -355,14 +353,17 @@ def run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_
         work(spec, study, client, data, n_trials, timeout)
         return
     plan = StagePlan(spec)
-    remaining = plan.total - plan.counted(study.get_trials(deepcopy=False))
-    share = remaining if n_trials is None else min(n_trials, remaining)
-    if share > 0:
-        wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, share, timeout),
-                         study, client)
-    waiting = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
-    if waiting:
-        work(spec, study, client, data, waiting, timeout)
+    before = plan.counted(study.get_trials(deepcopy=False))
+    share = plan.total - before if n_trials is None else min(n_trials, plan.total - before)
+    if share <= 0:
+        return
+    wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, share, timeout), study, client)
+    # A worker that died left its share undone and its trial queued again: finish both here.
+    trials = study.get_trials(deepcopy=False)
+    waiting = sum(t.state == TrialState.WAITING for t in trials)
+    left = share - (plan.counted(trials) - before) + waiting
+    if left > 0:
+        work(spec, study, client, data, left, timeout)
 
 
 def running_of(study):

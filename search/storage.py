@@ -10,9 +10,10 @@ import warnings
 from pathlib import Path
 
 import optuna
-
+import sqlalchemy
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
+from sqlalchemy.engine import make_url
 
 from .tracking import mask_password
 
@@ -30,7 +31,10 @@ class StorageError(ValueError):
 
 def describe(url):
     """The URL as it may be shown: never with its password."""
-    return mask_password(url or DEFAULT_STORAGE)
+    try:
+        return mask_password(url or DEFAULT_STORAGE)
+    except ValueError:  # unparseable (e.g. an unclosed '['): show no part that may hold a password
+        return url.split("://", 1)[0] + "://..."
 
 
 def is_journal(url):
@@ -48,7 +52,30 @@ def check_url(url):
     if scheme not in RDB_SCHEMES:
         raise StorageError(f"storage {describe(url)}: unknown scheme {scheme!r} "
                            f"(use sqlite:///file.db, postgresql://..., or journal:file.journal)")
+    try:
+        database = make_url(url).database
+    except Exception as error:
+        raise StorageError(f"storage {describe(url)}: not a valid URL ({_reason(error)})") from None
+    if scheme == "sqlite":
+        folder = Path(database or ":memory:").parent
+        if database not in (None, "", ":memory:") and not folder.is_dir():
+            raise StorageError(f"storage {describe(url)}: folder {folder} does not exist")
+        return url
+    try:  # a server that does not answer is found now, before MLflow or Optuna write anything
+        engine = sqlalchemy.create_engine(url)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+    except Exception as error:
+        raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
     return url
+
+
+def _reason(error):
+    """An exception as one line without a password."""
+    return mask_password(str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
 
 
 def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None):

@@ -111,7 +111,8 @@ def load_study(path=None, overrides=None, text=None):
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
-        raise StudyFileError(f"{path}: not valid YAML{line}") from None
+        problem = " ".join(str(getattr(error, "problem", None) or "").split())
+        raise StudyFileError(f"{path}: not valid YAML{line}{': ' + problem if problem else ''}") from None
     if not isinstance(raw, dict):
         raise StudyFileError(f"{path}: a study file is a mapping of keys, got {type(raw).__name__}")
     spec = _Checker(path).study({**raw, **(overrides or {})})
@@ -214,9 +215,11 @@ class _Checker:
             self.fail("dataset.scaling", f"must be one of {', '.join(SCALINGS)}, got {raw['scaling']!r}")
         if raw.get("path") is not None and not isinstance(raw["path"], str):
             self.fail("dataset.path", f"must be a string, got {raw['path']!r}")
-        fraction = raw.get("validation_fraction", 0.1)
-        if not isinstance(fraction, Real) or not 0 < fraction < 1:
+        fraction = self.number(raw.get("validation_fraction", 0.1), "dataset.validation_fraction")
+        if not 0 < fraction < 1:
             self.fail("dataset.validation_fraction", f"must be in (0, 1), got {fraction!r}")
+        if "validation_fraction" in raw:
+            raw = dict(raw, validation_fraction=fraction)  # '1e-1' (YAML 1.1) as a number
         for key in ("validation_size", "subset", "test_subset"):
             if raw.get(key) is not None:
                 self.integer(raw[key], f"dataset.{key}", minimum=1)
@@ -232,8 +235,12 @@ class _Checker:
         for key in ("hidden_layer_sizes", "cyclic_bounds"):
             if isinstance(raw.get(key), list):
                 raw[key] = tuple(raw[key])
+        if isinstance(raw.get("cyclic_bounds"), tuple):  # YAML 1.1 reads [1e-5, 1e-1] as strings
+            raw["cyclic_bounds"] = tuple(self.number(b, "estimator.cyclic_bounds") if isinstance(b, str) else b
+                                         for b in raw["cyclic_bounds"])
         fixed = {k: v for k, v in raw.items() if k != "lambda"}
         self.check_params(fixed, "estimator")
+        raw.update(fixed)  # with numeric strings ('1e-3') as numbers
         return raw
 
     def check_params(self, params, where):
@@ -241,7 +248,9 @@ class _Checker:
         numeric = {k: (self.number(v, f"{where}.{k}") if isinstance(v, str) and _looks_numeric(v) else v)
                    for k, v in params.items()}
         try:
-            MLPClassifier(**numeric)._validate_params()
+            estimator = MLPClassifier(**numeric)
+            estimator._validate_params()
+            estimator._check_added_params()
         except InvalidParameterError as error:
             key = next((k for k in params if f"'{k}'" in str(error)), next(iter(params), "?"))
             self.fail(f"{where}.{key}", str(error).splitlines()[0])
@@ -272,7 +281,9 @@ class _Checker:
             choices = spec["choices"]
             if not isinstance(choices, list) or not choices:
                 self.fail(f"{where}.choices", f"must be a non-empty list, got {choices!r}")
-            choices = [tuple(c) if isinstance(c, list) else c for c in choices]
+            choices = [tuple(c) if isinstance(c, list) else
+                       self.number(c, f"{where}.choices") if isinstance(c, str) and _looks_numeric(c) else c
+                       for c in choices]  # YAML 1.1 reads 1e-5 as a string
             if key in ESTIMATOR_PARAMS:
                 for choice in choices:
                     self.check_params({key: choice}, "space")

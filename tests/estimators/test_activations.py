@@ -1,0 +1,258 @@
+"""Tests for estimators.activations: formulas, derivatives, the registry."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from scipy.stats import norm
+from sklearn.base import clone
+
+from estimators import MLPClassifier
+from estimators.activations import (
+    ACTIVATIONS,
+    Activation,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    make_activation,
+    register_activation,
+)
+
+BUILTIN = ["identity", "relu", "leaky_relu", "prelu", "sigmoid", "logistic", "tanh",
+           "lecun_tanh", "elu", "gelu", "swish"]
+
+# A grid that avoids the kink at 0 (so finite differences are clean) but
+# includes values close to it on both sides.
+GRID = np.concatenate([np.linspace(-4, -0.01, 23), np.linspace(0.01, 4, 23)]).reshape(2, 23)
+
+
+def formula(name, x, slope):
+    """The textbook definition of each activation, written independently of the code."""
+    return {
+        "identity": lambda: x,
+        "relu": lambda: np.maximum(x, 0),
+        "leaky_relu": lambda: np.where(x >= 0, x, slope * x),
+        "prelu": lambda: np.where(x >= 0, x, slope * x),
+        "sigmoid": lambda: 1 / (1 + np.exp(-x)),
+        "logistic": lambda: 1 / (1 + np.exp(-x)),
+        "tanh": lambda: np.tanh(x),
+        "lecun_tanh": lambda: 1.7159 * np.tanh(2 * x / 3) + 0.01 * x,
+        "elu": lambda: np.where(x > 0, x, np.exp(x) - 1),
+        "gelu": lambda: x * norm.cdf(x),
+        "swish": lambda: x / (1 + np.exp(-x)),
+    }[name]()
+
+
+def forward(name, x, slope=0.01, per="layer", training=True):
+    layer = make_activation(name, slope=slope, prelu_per=per)
+    layer.build(x.shape[1], x.dtype)
+    return layer, layer.forward(x.copy(), training)
+
+
+def test_registry_holds_the_builtin_names():
+    assert set(BUILTIN) <= set(ACTIVATIONS)
+    assert all(issubclass(cls, Activation) for cls in ACTIVATIONS.values())
+    assert ACTIVATIONS["logistic"] is ACTIVATIONS["sigmoid"]
+
+
+@pytest.mark.parametrize("name", [n for n in BUILTIN if n not in ("leaky_relu", "prelu")])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_forward_matches_formula(name, dtype, rtol):
+    x = GRID.astype(dtype)
+    _, y = forward(name, x)
+    assert y.dtype == dtype, "the float32 path must stay float32"
+    np.testing.assert_allclose(y, formula(name, GRID, 0.01), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "prelu"])
+@pytest.mark.parametrize("slope", [-0.5, 0.0, 1.0, 3.0])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-6)])
+def test_leaky_and_prelu_forward_for_any_slope(name, slope, dtype, rtol):
+    x = GRID.astype(dtype)
+    _, y = forward(name, x, slope=slope)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, formula(name, GRID, slope), rtol=rtol, atol=rtol)
+
+
+def test_leaky_relu_with_slope_one_is_exactly_the_identity():
+    x = GRID.copy()
+    layer, y = forward("leaky_relu", x, slope=1.0)
+    np.testing.assert_array_equal(y, x)
+    grad = np.random.default_rng(0).normal(size=x.shape)
+    np.testing.assert_array_equal(layer.backward(grad.copy()), grad)
+
+
+def test_lecun_tanh_constants():
+    # 1.7159 * tanh(2/3) + 0.01: about 1.0 at x = 1 (LeCun's unit gain).
+    _, y = forward("lecun_tanh", np.array([[1.0, -1.0, 0.0]]))
+    np.testing.assert_allclose(y[0], [1.7159 * np.tanh(2 / 3) + 0.01,
+                                      -1.7159 * np.tanh(2 / 3) - 0.01, 0.0], rtol=1e-14)
+    assert abs(y[0, 0] - 1.0) < 0.02
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("slope", [-0.3, 0.01, 2.0])
+def test_backward_matches_numeric_derivative(name, slope):
+    h = 1e-6
+    layer, _ = forward(name, GRID, slope=slope)
+    upstream = np.random.default_rng(1).normal(size=GRID.shape)
+    analytic = layer.backward(upstream.copy())
+    numeric = (forward(name, GRID + h, slope=slope)[1]
+               - forward(name, GRID - h, slope=slope)[1]) / (2 * h)
+    np.testing.assert_allclose(analytic, upstream * numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("per, shape", [("layer", (1,)), ("unit", (23,))])
+def test_prelu_slope_gradient(per, shape):
+    layer, _ = forward("prelu", GRID, slope=0.2, per=per)
+    assert layer.alpha.shape == shape
+    assert layer.param_names == ("slope",)
+    assert layer.params[0] is layer.alpha and layer.grads[0] is layer.alpha_grad
+    upstream = np.random.default_rng(2).normal(size=GRID.shape)
+    layer.backward(upstream.copy())
+    per_unit = (upstream * np.minimum(GRID, 0)).sum(axis=0)
+    expected = per_unit if per == "unit" else [per_unit.sum()]
+    np.testing.assert_allclose(layer.alpha_grad, expected, rtol=1e-12)
+
+
+def test_prelu_per_unit_uses_each_units_slope():
+    layer = make_activation("prelu", slope=0.5, prelu_per="unit")
+    layer.build(3, np.float64)
+    layer.alpha[:] = [0.5, -1.0, 2.0]
+    y = layer.forward(np.array([[-1.0, -1.0, -1.0], [1.0, 2.0, 3.0]]))
+    np.testing.assert_array_equal(y, [[-0.5, 1.0, -2.0], [1.0, 2.0, 3.0]])
+
+
+def test_relu_and_sigmoid_classes():
+    assert isinstance(make_activation("relu", slope=0.7), ReLU)
+    _, y = forward("relu", GRID, slope=0.7)  # relu ignores slope
+    np.testing.assert_array_equal(y, np.maximum(GRID, 0))
+    assert isinstance(make_activation("logistic"), Sigmoid)
+    np.testing.assert_allclose(forward("logistic", GRID)[1], expit(GRID), rtol=1e-15)
+
+
+def test_make_activation_passes_slope_and_per():
+    leaky = make_activation("leaky_relu", slope=-0.25)
+    assert isinstance(leaky, LeakyReLU) and leaky.slope == -0.25
+    prelu = make_activation("prelu", slope=0.3, prelu_per="unit")
+    assert isinstance(prelu, PReLU) and (prelu.slope, prelu.per) == (0.3, "unit")
+
+
+def test_unknown_name_is_a_key_error():
+    with pytest.raises(KeyError):
+        make_activation("no_such_activation")
+
+
+def test_base_class_needs_function_and_derivative():
+    with pytest.raises(NotImplementedError):
+        Activation().forward(np.ones((2, 2)))
+    with pytest.raises(NotImplementedError):
+        Activation().derivative(np.ones(2), np.ones(2))
+
+
+# ----------------------------------------------------------- registration
+
+
+class Softsign(Activation):
+    """Module level, so that estimators using it can be pickled."""
+
+    def function(self, x):
+        return x / (1 + np.abs(x))
+
+    def derivative(self, x, y):
+        return 1 / (1 + np.abs(x)) ** 2
+
+
+class Counting(Activation):
+    """An activation with state: counts its forward calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def function(self, x):
+        self.calls += 1
+        return np.tanh(x)
+
+    def derivative(self, x, y):
+        return 1 - y**2
+
+
+@pytest.fixture
+def softsign_registered():
+    name = "test_softsign"
+    register_activation(name, Softsign)
+    yield name
+    ACTIVATIONS.pop(name, None)
+
+
+def test_register_activation_by_name_works_in_the_estimator(softsign_registered, small_digits):
+    X, y = small_digits
+    clf = MLPClassifier((16,), activation=softsign_registered, max_iter=3, random_state=0)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 3
+    assert isinstance(clf._network.layers[1], Softsign)
+    # The registered function is really what the network computes.
+    hidden = np.asarray(X @ clf.coefs_[0] + clf.intercepts_[0], dtype=np.float64)
+    logits = (hidden / (1 + np.abs(hidden))) @ clf.coefs_[1] + clf.intercepts_[1]
+    prob = np.exp(logits - logits.max(axis=1, keepdims=True))
+    prob /= prob.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X), prob, rtol=1e-4, atol=1e-6)
+
+    twin = clone(clf).fit(X, y)
+    assert twin.activation == softsign_registered
+    np.testing.assert_array_equal(twin.predict_proba(X), clf.predict_proba(X))
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_register_activation_rejects_bad_input():
+    with pytest.raises(TypeError):
+        register_activation("not_an_activation", dict)
+    with pytest.raises(TypeError):
+        register_activation("an_instance", Softsign())
+    with pytest.raises(TypeError):
+        register_activation("a_function", np.tanh)
+    with pytest.raises(ValueError):
+        register_activation("", Softsign)
+    with pytest.raises(ValueError):
+        register_activation(None, Softsign)
+    assert not {"not_an_activation", "an_instance", "a_function", ""} & set(ACTIVATIONS)
+
+
+def test_make_activation_deep_copies_instances():
+    original = PReLU(slope=0.2, per="unit")
+    first, second = make_activation(original), make_activation(original)
+    assert first is not original and second is not first
+    first.build(4, np.float64)
+    second.build(4, np.float64)
+    first.alpha[:] = 9.0
+    assert np.all(second.alpha == 0.2)
+    assert not hasattr(original, "alpha"), "building a copy must not touch the user's instance"
+
+
+def test_instance_activation_layers_do_not_share_state(small_digits):
+    X, y = small_digits
+    user = Counting()
+    clf = MLPClassifier((8, 8, 8), activation=user, max_iter=2, random_state=0).fit(X, y)
+    hidden = [layer for layer in clf._network.layers if isinstance(layer, Counting)]
+    assert len(hidden) == 3
+    assert len({id(layer) for layer in hidden}) == 3
+    assert all(layer is not user for layer in hidden)
+    assert user.calls == 0, "the estimator must not run the user's own instance"
+    assert all(layer.calls > 0 for layer in hidden)
+    # An instance parameter survives clone (as a copy) and still fits.
+    twin = clone(clf)
+    assert isinstance(twin.activation, Counting) and twin.activation is not user
+    twin.fit(X, y)
+    np.testing.assert_allclose(twin.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+
+
+def test_deepcopy_of_built_prelu_is_independent():
+    layer = make_activation("prelu", slope=0.1, prelu_per="unit")
+    layer.build(3, np.float32)
+    twin = copy.deepcopy(layer)
+    twin.alpha += 1
+    np.testing.assert_array_equal(layer.alpha, np.full(3, 0.1, np.float32))
