@@ -164,13 +164,25 @@ def merge_optuna(trials, storage, name):
 
 
 def history(client, trial, key):
-    """``[(step, value)]`` of one metric of one trial, step order (cached on the trial)."""
+    """``[(step, value)]`` of one metric of one trial, step order (cached on the trial).
+
+    The objective's final value (the mean over repeats) is logged under the
+    metric's own name at the last epoch's step, beside that epoch's value of
+    the first repeat: at a step with two values, the per-epoch one is the
+    first repeat's final value (``<key>_repeat0``) when logged, else the earlier.
+    """
     if key not in trial.histories:
         points = client.get_metric_history(trial.run_id, key) if key in trial.metrics else []
         by_step = {}
         for point in sorted(points, key=lambda m: (m.step, m.timestamp)):
-            by_step.setdefault(point.step, point.value)  # the per-epoch value, not a summary at the same step
-        trial.histories[key] = sorted(by_step.items())
+            by_step.setdefault(point.step, []).append(point.value)
+        first_repeat = trial.metrics.get(f"{key}_repeat0")
+        curve = []
+        for step, values in sorted(by_step.items()):
+            if len(values) > 1 and first_repeat is not None:
+                values = sorted(values, key=lambda v: abs(v - first_repeat))
+            curve.append((step, values[0]))
+        trial.histories[key] = curve
     return trial.histories[key]
 
 
@@ -235,6 +247,12 @@ def _plt():
     return plots
 
 
+def MaxNLocator(**options):
+    from matplotlib.ticker import MaxNLocator as locator
+
+    return locator(**options)
+
+
 def varying(trials, names):
     """The searched names that take more than one value among ``trials``."""
     return [n for n in names if len({t.params.get(n) for t in trials}) > 1]
@@ -275,8 +293,10 @@ def param_figure(trials, name, others, metric, path):
                 ax.plot(*zip(*done), "o-" if numeric else "o", label=label or None, markersize=5)
         failed = [position[t.params.get(name)] for t in trials if t.state == "FAIL"]
         if failed:
-            ax.scatter(failed, [0.95] * len(failed), marker="x", color="red", s=50,
-                       transform=ax.get_xaxis_transform(), label="failed (diverged)", zorder=3)
+            low, high = ax.get_ylim() if ax.lines else (0.0, 1.0)
+            ax.scatter(failed, [high] * len(failed), marker="x", color="red", s=60, clip_on=False,
+                       label="failed (diverged)", zorder=3)
+            ax.set_ylim(low, high)
         ax.set(xlabel=name, ylabel=title, title=f"{title} per {name}")
         if numeric:
             xs = [p for p in position.values()]
@@ -289,6 +309,14 @@ def param_figure(trials, name, others, metric, path):
     if handles[0]:
         axes[0][-1].legend(fontsize=7, loc="best")
     return plots.save(fig, path)
+
+
+def _log_if_wide(ax):
+    """A log y axis when the drawn positive values span more than a decade."""
+    values = np.concatenate([line.get_ydata() for line in ax.lines]) if ax.lines else np.array([])
+    values = values[np.isfinite(values)]
+    if len(values) and values.min() > 0 and values.max() / values.min() > 10:
+        ax.set_yscale("log")
 
 
 def chosen(trials, metric, direction, limit=MAX_LINES):
@@ -314,8 +342,8 @@ def curves_figure(client, trials, names, path):
                 style = "--" if trial.state != "COMPLETE" else "-"
                 ax.plot(*zip(*points), style, label=f"{trial.number}: {trial.label(names)}"[:60])
         ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=key.replace("_", " "))
-        if "loss" in key:
-            ax.set_yscale("log")
+        _log_if_wide(ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=6, loc="best")
     fig.suptitle("learning curves (dashed: failed or pruned)", fontsize=9)
@@ -349,8 +377,11 @@ def gradients_figure(rows, names, path):
                     label=f"{trial.number}: {trial.label(names)}"[:60])
     epochs = sorted({p[0] for _, _, last in rows for p in last.values()})
     for ax, title in zip(axes, ("first epoch", f"last epoch ({', '.join(map(str, epochs))})")):
-        ax.set(xlabel="layer (0 = input side)", yscale="log", title=title)
+        ax.set(xlabel="layer (0 = input side)", title=title)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
+    _log_if_wide(axes[0])
+    axes[1].set_yscale(axes[0].get_yscale())
     axes[0].set_ylabel("max weight-gradient norm")
     axes[1].legend(fontsize=6, loc="best")
     return plots.save(fig, path)
@@ -367,6 +398,7 @@ def prelu_figure(client, trials, names, path):
                 ax.plot(*zip(*points), label=f"{trial.number} layer {layer}: {trial.label(names)}"[:60])
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set(xlabel="epoch", ylabel="PReLU slope (mean over the layer)", title="PReLU slopes (first repeat)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=6)
     ax.grid(alpha=0.3)
     return plots.save(fig, path)
@@ -382,7 +414,7 @@ def trials_section(trials, names, metric, several_parents):
     for t in trials:
         epochs = t.histories.get("train_loss")
         rows.append([str(t.number)] + ([str(t.parent + 1)] if several_parents else []) + [
-            t.stage, t.state]
+            _stage(t.stage), t.state]
             + [t.params.get(n, "-") for n in names]
             + [str(len(epochs)) if epochs else "-",
                final_value(t, metric) if t.state == "COMPLETE" else None,
@@ -390,6 +422,11 @@ def trials_section(trials, names, metric, several_parents):
                t.metrics.get("test_accuracy"), t.metrics.get("test_loss"),
                t.fail_reason if t.state in ("FAIL", "PRUNED") else ""])
     return table(header, rows)
+
+
+def _stage(logged):
+    """Stages are logged from 0 and shown from 1, as ``python -m search run`` prints them."""
+    return str(int(logged) + 1) if str(logged).isdigit() else str(logged)
 
 
 def gradient_section(rows, names):
@@ -420,12 +457,15 @@ def prelu_section(trials, names):
                 cells.append(f"{fmt(float(np.mean(values)))} ± {fmt(float(np.std(values)))}")
             else:
                 cells.append(trial.metrics.get(f"prelu_slope_layer{layer}"))
+        losses = numbered(trial.metrics, "train_loss_repeat{}")
+        loss = float(np.mean(list(losses.values()))) if losses else trial.metrics.get("train_loss")
         if any(c is not None for c in cells):
-            rows.append([str(trial.number), *[trial.params.get(n, "-") for n in names], *cells])
+            rows.append([str(trial.number), *[trial.params.get(n, "-") for n in names], *cells, loss])
     note = ("Mean ± std over the repeats." if from_repeats else
             "The first repeat's slopes only: the trial runs log per-epoch PReLU slopes of repeat 0 "
-            "and no per-repeat final slopes, so no mean over repeats can be formed.")
-    return table(["trial", *names, *[f"layer {i}" for i in layers]], rows) + "\n\n" + note
+            "and no per-repeat final slopes (prelu_slope_layer<i>_repeat<r>), so no mean over "
+            "repeats can be formed.")
+    return table(["trial", *names, *[f"layer {i}" for i in layers], "final train loss"], rows) + "\n\n" + note
 
 
 def seeds_section(trials, names, metric, seeds):
@@ -445,11 +485,10 @@ def seeds_section(trials, names, metric, seeds):
     return table(["trial", *names, *labels, "mean", "std"], body)
 
 
-def header_section(name, parents, trials, metric, direction, optuna_summary):
+def header_section(name, parents, trials, metric, direction, optuna_summary, description=""):
     latest = parents[-1]
     params = latest.data.params
     lines = [f"# Study `{name}`", ""]
-    description = latest.data.tags.get("mlflow.note.content")
     if description:
         lines += [description, ""]
     counts = {}
@@ -536,6 +575,7 @@ def report(study_name_or_file, storage=None, tracking_uri=None, out_dir=None):
         One line each: a bad study file, no tracking server, no runs of the study.
     """
     name, spec = resolve_study(study_name_or_file)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     client = tracking.connect(tracking_uri)
     parents = find_parents(client, name)
     trials = find_trials(client, parents)
@@ -550,7 +590,21 @@ def report(study_name_or_file, storage=None, tracking_uri=None, out_dir=None):
     for trial in trials:
         history(client, trial, "train_loss")  # its length is the trial's epochs
 
-    sections = [header_section(name, parents, trials, metric, direction, optuna_summary)]
+    sections = [header_section(name, parents, trials, metric, direction, optuna_summary,
+                               spec.description if spec is not None else "")]
+    figures = []
+    with _plt().plt.style.context("default"):  # Optuna's figures leave the ggplot style on
+        figures += _body(client, trials, parents, names, metric, direction, seeds, folder, sections)
+    path = folder / REPORT_FILE
+    path.write_text("\n\n".join(sections) + "\n")
+    latest = parents[-1].info.run_id
+    for file in [path, *figures]:
+        client.log_artifact(latest, str(file), ARTIFACT_FOLDER)
+    return path
+
+
+def _body(client, trials, parents, names, metric, direction, seeds, folder, sections):
+    """Append the trial table and the figure sections; returns the files written."""
     figures = []
 
     def figure(title, path, caption=""):
@@ -596,12 +650,7 @@ def report(study_name_or_file, storage=None, tracking_uri=None, out_dir=None):
                                     f"trial {t.number} ({t.label(names)}): ![{p.name}]({p.name})"
                                     for t, p in shown))
                 figures += [p for _, p in shown]
-    path = folder / REPORT_FILE
-    path.write_text("\n\n".join(sections) + "\n")
-    latest = parents[-1].info.run_id
-    for file in [path, *figures]:
-        client.log_artifact(latest, str(file), ARTIFACT_FOLDER)
-    return path
+    return figures
 
 
 # ---------------------------------------------------------------- command line

@@ -251,3 +251,14 @@ def test_softmax_gradient_is_the_derivative_of_the_loss(rng):
 
     analytic = out.backward(out.forward(z.copy()), Y, None, 4)
     np.testing.assert_allclose(analytic, numeric_gradient(objective, z), rtol=1e-6, atol=1e-9)
+
+
+def test_correct_counts_rows_predicted_right():
+    prob = np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]])
+    Y = np.eye(3)[[0, 0, 1]]
+    assert SoftmaxCrossEntropy().correct(prob, Y) == 2
+    # binary: one column; multilabel: a row counts only when every label is right
+    assert SigmoidCrossEntropy().correct(np.array([[0.9], [0.2], [0.6]]),
+                                         np.array([[1.0], [1.0], [1.0]])) == 2
+    assert SigmoidCrossEntropy().correct(np.array([[0.9, 0.1], [0.9, 0.9]]),
+                                         np.array([[1.0, 0.0], [1.0, 0.0]])) == 1
