@@ -253,6 +253,21 @@ def MaxNLocator(**options):
     return locator(**options)
 
 
+def _null_locator():
+    from matplotlib.ticker import NullLocator
+
+    return NullLocator()
+
+
+def _subplots(n, width, height=3.6, **options):
+    """``n`` panels side by side with fixed margins (a layout engine costs a second a figure)."""
+    plt = _plt().plt
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False, **options)
+    fig.subplots_adjust(left=0.7 / (width * n), right=1 - 0.2 / (width * n), bottom=0.15, top=0.86,
+                        wspace=0.3 if not options.get("sharey") else 0.08)
+    return fig, axes
+
+
 def varying(trials, names):
     """The searched names that take more than one value among ``trials``."""
     return [n for n in names if len({t.params.get(n) for t in trials}) > 1]
@@ -283,8 +298,7 @@ def param_figure(trials, name, others, metric, path):
     panels = [("test_loss", "test loss"), ("test_accuracy", "test accuracy")]
     if not any("test_loss" in t.metrics for t in trials):
         panels = [(metric, metric.replace("_", " "))]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 1.5 * grouped, 3.6),
-                             squeeze=False, layout="constrained")
+    fig, axes = _subplots(len(panels), width=4.6)
     for ax, (key, title) in zip(axes[0], panels):
         for label, members in groups.items():
             done = sorted((position[t.params.get(name)], t.metrics[key]) for t in members
@@ -302,6 +316,7 @@ def param_figure(trials, name, others, metric, path):
             xs = [p for p in position.values()]
             if min(xs) > 0 and max(xs) / min(xs) >= 100:
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_locator(_null_locator())
         else:
             ax.set_xticks(list(position.values()), [str(v) for v in position], rotation=20)
         ax.grid(alpha=0.3)
@@ -317,6 +332,7 @@ def _log_if_wide(ax):
     values = values[np.isfinite(values)]
     if len(values) and values.min() > 0 and values.max() / values.min() > 10:
         ax.set_yscale("log")
+        ax.yaxis.set_minor_locator(_null_locator())  # log minor ticks are slow to lay out
 
 
 def chosen(trials, metric, direction, limit=MAX_LINES):
@@ -333,8 +349,7 @@ def curves_figure(client, trials, names, path):
     plots = _plt()
     plt = plots.plt
     keys = [k for k in CURVES if any(k in t.metrics for t in trials)]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.3 * len(keys), 3.6), squeeze=False,
-                             layout="constrained")
+    fig, axes = _subplots(len(keys), width=4.3)
     for ax, key in zip(axes[0], keys):
         for trial in trials:
             points = [(s, v) for s, v in history(client, trial, key) if math.isfinite(v)]
@@ -369,7 +384,8 @@ def gradient_rows(client, trials):
 def gradients_figure(rows, names, path):
     plots = _plt()
     plt = plots.plt
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, layout="constrained")
+    fig, axes = _subplots(2, width=5.0, sharey=True)
+    axes = axes[0]
     for trial, first, last in rows:
         for ax, points in zip(axes, (first, last)):
             layers = sorted(points)
@@ -382,6 +398,7 @@ def gradients_figure(rows, names, path):
         ax.grid(alpha=0.3)
     _log_if_wide(axes[0])
     axes[1].set_yscale(axes[0].get_yscale())
+    axes[1].yaxis.set_minor_locator(_null_locator())
     axes[0].set_ylabel("max weight-gradient norm")
     axes[1].legend(fontsize=6, loc="best")
     return plots.save(fig, path)
@@ -390,7 +407,8 @@ def gradients_figure(rows, names, path):
 def prelu_figure(client, trials, names, path):
     plots = _plt()
     plt = plots.plt
-    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    fig, axes = _subplots(1, width=6.0)
+    ax = axes[0][0]
     for trial in trials:
         for layer in numbered(trial.metrics, "prelu_slope_layer{}"):
             points = history(client, trial, f"prelu_slope_layer{layer}")

@@ -117,9 +117,8 @@ def _close_dead_trial_run(tracking_uri):
     def close(study, trial):
         run_id = trial.user_attrs.get("mlflow_run_id")
         if run_id:
-            client = tracking.MlflowClient(tracking_uri)
-            client.set_tag(run_id, "fail_reason", "its worker stopped sending heartbeats")
-            tracking.end_run(client, run_id, "FAILED")
+            tracking.fail_run(tracking.MlflowClient(tracking_uri), run_id,
+                              "its worker stopped sending heartbeats")
     return close
 
 
@@ -263,8 +262,7 @@ def fail_and_retry(study, client, trial, reason):
     study.tell(trial.number, state=TrialState.FAIL)
     run_id = trial.user_attrs.get("mlflow_run_id")
     if run_id:
-        tracking.log_batch(client, run_id, tags=tracking.tags_of({"optuna.state": "FAIL", "fail_reason": reason}))
-        tracking.end_run(client, run_id, "FAILED")
+        tracking.fail_run(client, run_id, reason)
     retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
 
 

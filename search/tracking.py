@@ -161,6 +161,15 @@ def end_run(client, run_id, status):
         pass
 
 
+def fail_run(client, run_id, reason, status="FAILED"):
+    """End a trial's run whose trial died, saying why; never raises."""
+    try:
+        client.log_batch(run_id, tags=[RunTag("optuna.state", "FAIL"), RunTag("fail_reason", reason)])
+    except Exception:
+        pass
+    end_run(client, run_id, status)
+
+
 def close_dead_parents(client, experiment, study_name, alive):
     """End as KILLED the parent runs of earlier invocations whose process died (and their RUNNING trials)."""
     runs = client.search_runs([experiment], filter_string=f"tags.study = '{study_name}' "
@@ -176,10 +185,7 @@ def close_orphan_runs(client, experiment, parent_run_id, running_run_ids=()):
     runs = client.search_runs(
         [experiment], filter_string=f"tags.{MLFLOW_PARENT_RUN_ID} = '{parent_run_id}' "
                                     "and attributes.status = 'RUNNING'")
-    closed = []
-    for run in runs:
-        if run.info.run_id not in running_run_ids:
-            client.set_tag(run.info.run_id, "fail_reason", "its worker stopped before the trial ended")
-            end_run(client, run.info.run_id, "FAILED")
-            closed.append(run.info.run_id)
+    closed = [run.info.run_id for run in runs if run.info.run_id not in running_run_ids]
+    for run_id in closed:
+        fail_run(client, run_id, "its worker stopped before the trial ended")
     return closed

@@ -3,6 +3,15 @@
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from threadpoolctl import threadpool_limits
+
+
+@pytest.fixture(scope="session", autouse=True)
+def single_threaded_blas():
+    """One BLAS thread: these matrices are tiny, and on a busy machine (the search's
+    workers, a benchmark) multi-threaded BLAS spins and runs up to 40 times slower."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @pytest.fixture(scope="session")
