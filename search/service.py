@@ -22,7 +22,8 @@ from . import tracking
 from .data import load_dataset
 from .objective import FIGURES, Objective
 from .progress import Progress
-from .storage import StorageError, describe, open_storage, retried_number, retried_numbers, retry_trial
+from .storage import (DEFAULT_STORAGE, StorageError, check_url, describe, exists, open_storage,
+                      retried_number, retried_numbers, retry_trial)
 from .studyfile import load_study
 
 STUDY_FILE_ATTR = "study_file"
@@ -166,16 +167,18 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
 
 def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, worker_index=0):
     """``python -m search worker``: join a study that ``run`` created, from any machine."""
-    client = tracking.connect(tracking_uri)
-    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri))
-    try:
-        text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(STUDY_FILE_ATTR)
-    except KeyError:
-        text = None
+    text = None
+    if exists(check_url(storage_url or DEFAULT_STORAGE)):  # never create a storage only to find it empty
+        storage = open_storage(storage_url)
+        try:
+            text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(STUDY_FILE_ATTR)
+        except KeyError:
+            pass
     if text is None:
         raise StorageError(f"storage {describe(storage_url)} has no study {study_name!r} created by "
                            "'python -m search run'; run that first")
     spec = load_study(text=text, path=f"<study {study_name}>")
+    client = tracking.connect(tracking_uri)
     study = open_study(spec, storage_url, tracking_uri)
     return work(spec, study, client, load_data(spec), n_trials, timeout, worker_index)
 
@@ -301,7 +304,6 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     import mlflow
 
     from .results import log_summary, refit_and_register, summary_text
-    from .storage import DEFAULT_STORAGE, check_url
 
     storage_url = storage_url or DEFAULT_STORAGE
     if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:

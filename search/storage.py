@@ -78,6 +78,17 @@ def _reason(error):
     return mask_password(str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
 
 
+def exists(url):
+    """Whether the storage already holds anything (a server-backed one always may)."""
+    url = url or DEFAULT_STORAGE
+    if is_journal(url):
+        return Path(url.removeprefix(JOURNAL_PREFIX)).exists()
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        return database in (None, "", ":memory:") or Path(database).exists()
+    return True
+
+
 def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None):
     """An Optuna storage for ``url``.
 

@@ -54,8 +54,8 @@ def connect(tracking_uri):
         # Fail in seconds rather than after MLflow's default minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-    client = MlflowClient(tracking_uri)
     try:
+        client = MlflowClient(tracking_uri)
         client.search_experiments(max_results=1)
     except Exception as error:  # MLflow raises many kinds here; all mean "unusable"
         reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__

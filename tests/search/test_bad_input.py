@@ -110,12 +110,8 @@ CASES = [
     case("storage_journal_missing_folder", "does not exist", args=["--storage", "journal:no/such/o.journal"]),
     case("storage_unreachable_server", "cannot be opened",
          args=["--storage", f"postgresql://nobody:secret@127.0.0.1:{free_port()}/db"]),
-    case("tracking_unknown_scheme", "ftp://x", args=["--tracking-uri", "ftp://x"],
-         marks=pytest.mark.xfail(strict=True, reason="BUG: tracking.connect builds MlflowClient(uri) outside "
-                                 "its try, so an unsupported scheme escapes as a traceback (tracking.py)")),
-    case("worker_unknown_study", "no study 'nobody'", command="worker",
-         marks=pytest.mark.xfail(strict=True, reason="BUG: service.join connects MLflow and opens the "
-                                 "storage (creating mlflow.db and optuna.db) before finding no such study")),
+    case("tracking_unknown_scheme", "ftp://x", args=["--tracking-uri", "ftp://x"]),
+    case("worker_unknown_study", "no study 'nobody'", command="worker"),
 ]
 
 

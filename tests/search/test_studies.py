@@ -3,9 +3,10 @@
 The quick form keeps each file's estimator, space, sampler, pruner and stages
 and replaces what makes it long: the data (a stratified MNIST subset when
 ../shared/data/mnist.npz is there, else scikit-learn's digits), the epochs (2),
-the repeats (at most 2), the trial budget (at most 3, one per stage of a staged
+the repeats (at most 2), the trial budget (at most 2, one per stage of a staged
 search) and the time limit. CIFAR-10 studies run only where CIFAR-10 is found.
-All the quick studies share one Optuna journal and one MLflow database.
+All the quick studies share one Optuna journal, one MLflow database and the
+data they load (read once).
 """
 
 import math
@@ -20,17 +21,20 @@ from optuna.trial import FixedTrial
 from sklearn.exceptions import ConvergenceWarning
 
 from estimators import MLPClassifier
-from search import cli
+from search import cli, service
 from search.data import DataError, load_arrays, load_dataset
 from search.report import report
 from search.space import Categorical, estimator_params
 from search.studyfile import load_study
 from tests.conftest import MNIST, REPO
 
+# A quick form's few hundred rows are fewer than some studies' batch size: clipped, as meant.
+pytestmark = pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger than sample size")
+
 STUDIES = sorted((REPO / "studies").glob("*.yaml"))
 IDS = [path.stem for path in STUDIES]
 QUICK_EPOCHS = 2
-QUICK_TRIALS = 3
+QUICK_TRIALS = 2
 
 
 def available(name):
@@ -117,8 +121,17 @@ def test_every_configuration_trains_an_epoch_on_digits(path):
 def stores(tmp_path_factory):
     """One Optuna journal and one MLflow database for every quick study, in a working folder."""
     folder = tmp_path_factory.mktemp("studies")
+    loaded, load = {}, service.load_data
+
+    def load_once(spec):  # the same MNIST subset for every quick study: read it once
+        key = yaml.safe_dump(spec.dataset)
+        if key not in loaded:
+            loaded[key] = load(spec)
+        return loaded[key]
+
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)  # MLflow's artifacts (./mlruns) land here
+        patch.setattr(service, "load_data", load_once)
         for name in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "OPTUNA_STORAGE"):
             patch.delenv(name, raising=False)
         yield folder, f"journal:{folder}/optuna.journal", f"sqlite:///{folder}/mlflow.db"
