@@ -127,14 +127,15 @@ class Dropout:
 
     def __init__(self, rate, rng):
         self.rate, self.rng = rate, rng
+        self.buffers = Buffers()
 
     def forward(self, x, training=True):
         if not training:
             return x
         keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
         self._mask = keep * x.dtype.type(1 / (1 - self.rate))
-        x *= self._mask
-        return x
+        # Not in place: the activation before may keep its output for its backward pass.
+        return np.multiply(x, self._mask, out=self.buffers.get("out", x.shape, x.dtype))
 
     def backward(self, grad):
         grad *= self._mask

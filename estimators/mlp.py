@@ -302,6 +302,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1])
+        elif self._layer_options() != self._network_options:
+            self._build_network()  # warm start with a new activation: as sklearn, over the kept weights
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(self, self._network.params)
         train, val = self._split(X, Y, sample_weight, validation_data)
@@ -366,10 +368,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.intercepts_ = [b for _, b in weights]
         noise_seed = self._random_state.randint(np.iinfo(np.int32).max)
         self._noise = np.random.default_rng(noise_seed)
-        self._network = Network(
-            self.coefs_, self.intercepts_, self.out_activation_, self.activation,
-            self.slope, self.prelu_per, self.batch_norm, self.dropout, self._noise,
-        )
+        self._build_network()
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
@@ -379,6 +378,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.best_loss_ = np.inf
         self._no_improvement_count = 0
 
+    def _layer_options(self):
+        activation = self.activation if isinstance(self.activation, str) else repr(self.activation)
+        return (activation, self.slope, self.prelu_per, self.batch_norm, self.dropout)
+
+    def _build_network(self):
+        """The layers around ``coefs_`` and ``intercepts_`` (which they train in place)."""
+        self._network = Network(
+            self.coefs_, self.intercepts_, self.out_activation_, self.activation,
+            self.slope, self.prelu_per, self.batch_norm, self.dropout, self._noise,
+        )
+        self._network_options = self._layer_options()
+        self._best_state = None  # early stopping's best weights, for these layers
     def _split(self, X, Y, sample_weight, validation_data):
         """``(X, Y, weights)`` to train on and ``(X, labels, weights)`` to score, or None."""
         if validation_data is not None:
@@ -422,7 +433,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = -np.inf
             if self.early_stopping:
                 self.best_loss_ = None
-        best = None
         for _ in range(1 if incremental else self.max_iter):
             started = time.perf_counter()
             record = self._run_epoch(X, Y, weights, batch_size)
@@ -430,16 +440,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 record.update(self._score_validation(*val))
             record["seconds"] = time.perf_counter() - started
             self.history_.append(record)
-            stop, best = self._end_epoch(record, val, best)
-            if stop:
+            if self._end_epoch(record, val):
                 break
         else:
             if not incremental:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                               "reached and the optimization hasn't converged yet.",
                               ConvergenceWarning)
-        if self.early_stopping and best is not None:
-            self._network.restore(best)
+        if self.early_stopping and self._best_state is not None:
+            self._network.restore(self._best_state)
 
     def _batches(self, n_samples, batch_size):
         order = (self._random_state.permutation(n_samples) if self.shuffle
@@ -460,17 +469,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             wb = None if weights is None else weights[index]
             loss, correct = network.loss_and_gradients(xb, yb, self.alpha, wb)
             if not np.isfinite(loss):
-                self._diverged(f"the loss is {loss}")
+                self._diverged(f"the loss is {loss}", self.n_iter_ + 1)
             norms.append(network.weight_gradient_norms())
             optimizer.update(network.grads)
             total_loss += loss * len(index)
             total_correct += correct
+        if not network.is_finite():
+            self._diverged("the parameters are no longer finite", self.n_iter_ + 1)
         self.n_iter_ += 1
         self.t_ += len(X)
         self.loss_ = total_loss / len(X)
         self.loss_curve_.append(self.loss_)
-        if not network.is_finite():
-            self._diverged("the parameters are no longer finite")
         norms = np.asarray(norms)
         return {
             "epoch": self.n_iter_,
@@ -482,10 +491,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             "prelu_slopes": [s.tolist() for s in network.prelu_slopes()],
         }
 
-    def _diverged(self, what):
+    def _diverged(self, what, epoch):
         activation = self.activation if isinstance(self.activation, str) else repr(self.activation)
         raise DivergenceError(
-            f"Training diverged at epoch {self.n_iter_ + 1}: {what} "
+            f"Training diverged at epoch {epoch}: {what} "
             f"(activation={activation!r}, slope={self.slope}, solver={self.solver!r}, "
             f"learning_rate_init={self.learning_rate_init}). Lower the learning rate or the slope."
         )
@@ -499,8 +508,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return {"val_loss": self._network.output.loss(prob, Y, weights),
                 "val_accuracy": float(accuracy_score(y, predicted, sample_weight=weights))}
 
-    def _end_epoch(self, record, val, best):
-        """Bookkeeping after an epoch; returns (stop?, best snapshot)."""
+    def _end_epoch(self, record, val):
+        """Bookkeeping after an epoch; returns True to stop."""
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
         if val is not None:
@@ -510,7 +519,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             improved = score >= self.best_validation_score_ + self.tol
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                best = self._network.snapshot()
+                self._best_state = self._network.snapshot()  # kept across warm starts, as sklearn
         else:
             improved = self.loss_ <= self.best_loss_ - self.tol
             self.best_loss_ = min(self.best_loss_, self.loss_)
@@ -522,13 +531,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         if self._no_improvement_count > self.n_iter_no_change:
             stop = stop or self._optimizer.schedule.plateau(self.verbose)
             self._no_improvement_count = 0
-        return stop, best
+        return stop
 
     def _forget_fit(self):
         """Leave the estimator unfitted: never half-trained and full of NaN."""
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
             delattr(self, name)
-        for name in ("_network", "_optimizer", "_label_binarizer"):
+        for name in ("_network", "_optimizer", "_label_binarizer", "_best_state", "_network_options"):
             self.__dict__.pop(name, None)
 
     # -------------------------------------------------------------- predict

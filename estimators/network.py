@@ -95,10 +95,13 @@ class Network:
 
     def named_parameters(self):
         """``(name, param, grad)`` for every trained array: coef_0, gamma_1, slope_0..."""
-        seen = {}
+        seen = {}  # layers of each kind so far: a Dense layer's coef and intercept share its index
         for layer in self.layers:
+            if layer.param_names:
+                index = seen[type(layer)] = seen.get(type(layer), -1) + 1
+            elif isinstance(layer, Dense):
+                seen[Dense] = seen.get(Dense, -1) + 1
             for name, param, grad in zip(layer.param_names, layer.params, layer.grads):
-                index = seen[name] = seen.get(name, -1) + 1
                 yield f"{name}_{index}", param, grad
 
     def squared_weight_norm(self):

@@ -106,9 +106,8 @@ def find_parents(client, name):
     return parents
 
 
-def find_trials(client, parents):
+def find_trials(client, parents, searched):
     """Every child run of every parent, as Trials, in trial-number order."""
-    searched = searched_names(parents)
     trials = []
     for index, parent in enumerate(parents):
         children = _search_all(client, [parent.info.experiment_id],
@@ -120,15 +119,16 @@ def find_trials(client, parents):
                 run.info.status, "FAIL")
             trials.append(Trial(
                 run_id=run.info.run_id, number=int(number) if str(number).isdigit() else -1,
-                parent=index, state=state, stage=params.get("stage", "-"), params={k: params[k] for k in searched if k in params},
+                parent=index, state=state, stage=params.get("stage", "-"),
+                params={k: params[k] for k in searched if k in params},
                 metrics=dict(run.data.metrics),
                 fail_reason=tags.get("fail_reason", "") or tags.get("prune_reason", "")))
     return sorted(trials, key=lambda t: (t.number, t.parent))
 
 
-def searched_names(parents):
-    """The searched parameters, in the study file's order, from the parents' ``space.*`` params."""
-    names = []
+def searched_names(parents, spec=None):
+    """The searched parameters: the parents' ``space.*`` params, in the study file's order if given."""
+    names = [name for name, _ in spec.space] if spec is not None else []
     for parent in parents:
         for key in parent.data.params:
             if key.startswith("space.") and key[6:] not in names:
@@ -217,7 +217,7 @@ def fmt(value, digits=4):
         return str(value)
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
         return f"{value:.{digits - 1}e}"
-    return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}"
+    return f"{value:.{digits - 1}f}" if abs(value) >= 1 else f"{value:.{digits}f}"
 
 
 def cell(value):
@@ -247,10 +247,10 @@ def _plt():
     return plots
 
 
-def MaxNLocator(**options):
-    from matplotlib.ticker import MaxNLocator as locator
+def _integer_locator():
+    from matplotlib.ticker import MaxNLocator
 
-    return locator(**options)
+    return MaxNLocator(integer=True)
 
 
 def _null_locator():
@@ -259,13 +259,33 @@ def _null_locator():
     return NullLocator()
 
 
-def _subplots(n, width, height=3.6, **options):
-    """``n`` panels side by side with fixed margins (a layout engine costs a second a figure)."""
+LEGEND_WIDTH = 2.4  # inches on the right for a figure legend
+
+
+def _subplots(n, width, height=3.6, legend=False, lines=0, **options):
+    """``n`` panels side by side with fixed margins (a layout engine costs a second a figure).
+
+    ``legend`` keeps room on the right for :func:`_legend`; ``lines`` above
+    ten get distinct colours.
+    """
     plt = _plt().plt
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False, **options)
-    fig.subplots_adjust(left=0.7 / (width * n), right=1 - 0.2 / (width * n), bottom=0.15, top=0.86,
+    total = width * n + (LEGEND_WIDTH if legend else 0)
+    fig, axes = plt.subplots(1, n, figsize=(total, height), squeeze=False, **options)
+    right = width * n - 0.2
+    fig.subplots_adjust(left=0.75 / total, right=right / total, bottom=0.15, top=0.86,
                         wspace=0.3 if not options.get("sharey") else 0.08)
+    if lines > 10:
+        colours = plt.cm.tab20(np.linspace(0, 1, 20))[:lines]
+        for ax in axes[0]:
+            ax.set_prop_cycle(color=colours)
     return fig, axes
+
+
+def _legend(fig, ax):
+    """One legend for the figure, right of the panels, from ``ax``'s labelled artists."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="center right", fontsize=6, frameon=False)
 
 
 def varying(trials, names):
@@ -280,7 +300,6 @@ def param_figure(trials, name, others, metric, path):
     few; failed trials are marked at the top of each panel.
     """
     plots = _plt()
-    plt = plots.plt
     values = [t.params.get(name) for t in trials]
     numeric = all(as_number(v) is not None for v in values)
     if numeric:
@@ -298,7 +317,8 @@ def param_figure(trials, name, others, metric, path):
     panels = [("test_loss", "test loss"), ("test_accuracy", "test accuracy")]
     if not any("test_loss" in t.metrics for t in trials):
         panels = [(metric, metric.replace("_", " "))]
-    fig, axes = _subplots(len(panels), width=4.6)
+    fig, axes = _subplots(len(panels), width=4.6, legend=grouped or any(t.state == "FAIL" for t in trials),
+                          lines=len(groups))
     for ax, (key, title) in zip(axes[0], panels):
         for label, members in groups.items():
             done = sorted((position[t.params.get(name)], t.metrics[key]) for t in members
@@ -315,14 +335,11 @@ def param_figure(trials, name, others, metric, path):
         if numeric:
             xs = [p for p in position.values()]
             if min(xs) > 0 and max(xs) / min(xs) >= 100:
-                ax.set_xscale("log")
-                ax.xaxis.set_minor_locator(_null_locator())
+                _log_axis(ax.xaxis, np.asarray(xs))
         else:
             ax.set_xticks(list(position.values()), [str(v) for v in position], rotation=20)
         ax.grid(alpha=0.3)
-    handles = axes[0][-1].get_legend_handles_labels()
-    if handles[0]:
-        axes[0][-1].legend(fontsize=7, loc="best")
+    _legend(fig, axes[0][-1])
     return plots.save(fig, path)
 
 
@@ -331,12 +348,25 @@ def _log_if_wide(ax):
     values = np.concatenate([line.get_ydata() for line in ax.lines]) if ax.lines else np.array([])
     values = values[np.isfinite(values)]
     if len(values) and values.min() > 0 and values.max() / values.min() > 10:
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(_null_locator())  # log minor ticks are slow to lay out
+        _log_axis(ax.yaxis, values)
+
+
+def _log_axis(axis, values):
+    """A log scale with readable labels: 1-2-5 ticks within three decades, else decades only."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    if axis is axis.axes.yaxis:
+        axis.axes.set_yscale("log")
+    else:
+        axis.axes.set_xscale("log")
+    wide = values.max() / values.min() > 1e3
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0,) if wide else (1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(_null_locator())  # log minor ticks are slow to lay out
 
 
 def chosen(trials, metric, direction, limit=MAX_LINES):
-    """At most ``limit`` trials to draw: all, else the best complete ones and the failed."""
+    """At most ``limit`` trials to draw: all, else the best complete ones."""
     if len(trials) <= limit:
         return trials
     complete = [t for t in trials if t.state == "COMPLETE" and final_value(t, metric) is not None]
@@ -347,9 +377,8 @@ def chosen(trials, metric, direction, limit=MAX_LINES):
 def curves_figure(client, trials, names, path):
     """Train loss, validation loss and validation accuracy per epoch, a line per trial."""
     plots = _plt()
-    plt = plots.plt
     keys = [k for k in CURVES if any(k in t.metrics for t in trials)]
-    fig, axes = _subplots(len(keys), width=4.3)
+    fig, axes = _subplots(len(keys), width=4.3, legend=True, lines=len(trials))
     for ax, key in zip(axes[0], keys):
         for trial in trials:
             points = [(s, v) for s, v in history(client, trial, key) if math.isfinite(v)]
@@ -358,9 +387,9 @@ def curves_figure(client, trials, names, path):
                 ax.plot(*zip(*points), style, label=f"{trial.number}: {trial.label(names)}"[:60])
         ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=key.replace("_", " "))
         _log_if_wide(ax)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(_integer_locator())
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=6, loc="best")
+    _legend(fig, axes[0][-1])
     fig.suptitle("learning curves (dashed: failed or pruned)", fontsize=9)
     return plots.save(fig, path)
 
@@ -383,8 +412,7 @@ def gradient_rows(client, trials):
 
 def gradients_figure(rows, names, path):
     plots = _plt()
-    plt = plots.plt
-    fig, axes = _subplots(2, width=5.0, sharey=True)
+    fig, axes = _subplots(2, width=5.0, legend=True, lines=len(rows), sharey=True)
     axes = axes[0]
     for trial, first, last in rows:
         for ax, points in zip(axes, (first, last)):
@@ -394,20 +422,17 @@ def gradients_figure(rows, names, path):
     epochs = sorted({p[0] for _, _, last in rows for p in last.values()})
     for ax, title in zip(axes, ("first epoch", f"last epoch ({', '.join(map(str, epochs))})")):
         ax.set(xlabel="layer (0 = input side)", title=title)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(_integer_locator())
         ax.grid(alpha=0.3)
-    _log_if_wide(axes[0])
-    axes[1].set_yscale(axes[0].get_yscale())
-    axes[1].yaxis.set_minor_locator(_null_locator())
+    _log_if_wide(axes[0])  # shared with the second panel
     axes[0].set_ylabel("max weight-gradient norm")
-    axes[1].legend(fontsize=6, loc="best")
+    _legend(fig, axes[1])
     return plots.save(fig, path)
 
 
 def prelu_figure(client, trials, names, path):
     plots = _plt()
-    plt = plots.plt
-    fig, axes = _subplots(1, width=6.0)
+    fig, axes = _subplots(1, width=6.0, legend=True)
     ax = axes[0][0]
     for trial in trials:
         for layer in numbered(trial.metrics, "prelu_slope_layer{}"):
@@ -416,8 +441,8 @@ def prelu_figure(client, trials, names, path):
                 ax.plot(*zip(*points), label=f"{trial.number} layer {layer}: {trial.label(names)}"[:60])
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set(xlabel="epoch", ylabel="PReLU slope (mean over the layer)", title="PReLU slopes (first repeat)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=6)
+    ax.xaxis.set_major_locator(_integer_locator())
+    _legend(fig, ax)
     ax.grid(alpha=0.3)
     return plots.save(fig, path)
 
@@ -503,7 +528,7 @@ def seeds_section(trials, names, metric, seeds):
     return table(["trial", *names, *labels, "mean", "std"], body)
 
 
-def header_section(name, parents, trials, metric, direction, optuna_summary, description=""):
+def header_section(name, parents, trials, names, metric, direction, optuna_summary, description=""):
     latest = parents[-1]
     params = latest.data.params
     lines = [f"# Study `{name}`", ""]
@@ -536,7 +561,7 @@ def header_section(name, parents, trials, metric, direction, optuna_summary, des
     if complete:
         pick = max if direction == "maximize" else min
         best = pick(complete, key=lambda t: final_value(t, metric))
-        lines.append(f"- best trial: {best.number} ({best.label(searched_names(parents))}), "
+        lines.append(f"- best trial: {best.number} ({best.label(names)}), "
                      f"{metric} {fmt(final_value(best, metric))}, test accuracy "
                      f"{fmt(best.metrics.get('test_accuracy'))}, test loss {fmt(best.metrics.get('test_loss'))}")
     refit = next((p for p in reversed(parents) if "test_accuracy" in p.data.metrics), None)
@@ -596,19 +621,19 @@ def report(study_name_or_file, storage=None, tracking_uri=None, out_dir=None):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     client = tracking.connect(tracking_uri)
     parents = find_parents(client, name)
-    trials = find_trials(client, parents)
+    names = searched_names(parents, spec)
+    trials = find_trials(client, parents, names)
     optuna_summary = merge_optuna(trials, storage, name)
     params = parents[-1].data.params
     metric = params.get("metric", "val_accuracy")
     direction = params.get("direction", "maximize" if metric.endswith("accuracy") else "minimize")
-    names = searched_names(parents)
     seeds = spec.seeds if spec is not None else None
     folder = Path(out_dir) if out_dir is not None else Path("reports") / name
     folder.mkdir(parents=True, exist_ok=True)
     for trial in trials:
         history(client, trial, "train_loss")  # its length is the trial's epochs
 
-    sections = [header_section(name, parents, trials, metric, direction, optuna_summary,
+    sections = [header_section(name, parents, trials, names, metric, direction, optuna_summary,
                                spec.description if spec is not None else "")]
     figures = []
     with _plt().plt.style.context("default"):  # Optuna's figures leave the ggplot style on

@@ -64,11 +64,6 @@ def test_batch_norm_parameter_names(batch):
         assert "gamma_3" not in errors
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (naming): Network.named_parameters (network.py) numbers each name by a per-name "
-    "counter, so with batch_norm='before' (hidden intercepts untrained) the output layer's "
-    "intercept is reported as 'intercept_0' next to 'coef_2'; it should carry its Dense "
-    "layer's index ('intercept_2'), as the check_gradients docstring's examples suggest"))
 def test_intercept_names_follow_their_layer(batch):
     X, y = batch
     errors = check_gradients(MLPClassifier((4, 3), batch_norm="before"), X, y)

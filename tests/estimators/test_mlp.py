@@ -124,11 +124,6 @@ def test_divergence_message_names_the_epoch_of_the_history(digits):
     assert [r["epoch"] for r in history] == list(range(1, len(history) + 1))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: mlp.py _run_epoch checks network.is_finite() after `self.n_iter_ += 1`, and "
-    "_diverged reports epoch `self.n_iter_ + 1`: when the last update of epoch k makes "
-    "the weights non-finite the message says epoch k+1 (the loss check inside the batch "
-    "loop is right). Check is_finite before incrementing n_iter_, or pass the epoch"))
 def test_divergence_in_the_first_epoch_is_reported_as_epoch_one(digits):
     X, y = digits
     # 100 samples: one batch, one update per epoch; a rate this large overflows that update.

@@ -154,27 +154,12 @@ def test_gradients_without_dropout(activation, batch_norm):
     assert max(errors.values()) < 1e-6, errors
 
 
-# Activations that keep a reference to their *output* for the backward pass
-# (sigmoid and tanh by design, elu and swish through the generic
-# Activation.forward) read it back after Dropout, which runs next and scales
-# that very array in place: their derivative is then evaluated at the dropped
-# and rescaled output. BatchNorm 'after' sits in between and copies, so it
-# hides the bug.
-_DROPOUT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Dropout.forward scales its input in place (layers.py, Dropout.forward "
-           "`x *= self._mask`), and that input is the output array the preceding "
-           "activation kept for backward (Sigmoid/Tanh `self._y`, Activation.forward "
-           "`self._y` used by ELU/Swish derivative): wrong gradients with dropout > 0",
-)
-
-
 def _dropout_cases():
+    # Sigmoid, tanh, elu and swish keep their output for the backward pass:
+    # dropout after them must not scale it in place.
     for activation in NAMES:
         for batch_norm in (None, "before", "after"):
-            buggy = activation in ("sigmoid", "tanh", "elu", "swish") and batch_norm != "after"
-            marks = [_DROPOUT_BUG] if buggy else []
-            yield pytest.param(activation, batch_norm, marks=marks, id=f"{activation}-{batch_norm}")
+            yield pytest.param(activation, batch_norm, id=f"{activation}-{batch_norm}")
 
 
 @pytest.mark.parametrize("activation, batch_norm", list(_dropout_cases()))

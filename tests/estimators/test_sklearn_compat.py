@@ -207,11 +207,6 @@ def test_same_partial_fit_as_sklearn(small_digits):
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: with warm_start=True a changed `activation` (or `slope`, `prelu_per`) is silently "
-    "ignored: mlp.py _fit builds the Network only on the first pass (_initialize), so later "
-    "fits keep the old activation layers; sklearn applies the new activation to the kept "
-    "weights. Rebuild the network's activations (or refuse the change) when not first_pass"))
 def test_warm_start_with_a_new_activation_as_sklearn(small_digits):
     X, y = small_digits
     ours, theirs = _pair(solver="sgd", learning_rate_init=0.05, max_iter=2, warm_start=True)
@@ -455,12 +450,6 @@ def test_early_stopping_validation_split(digits):
         MLPClassifier(early_stopping=True, validation_fraction=0.01).fit(X[:20], Y)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: with early_stopping=True and warm_start=True, a later fit that never beats the "
-    "best_validation_score_ kept from the earlier fit ends on its last weights, not the "
-    "best ones: mlp.py _train keeps the best snapshot in a local `best` (None at the start "
-    "of each fit) and restores only `if best is not None`. sklearn keeps _best_coefs on the "
-    "estimator and restores them. Keep the snapshot on the estimator across fits"))
 def test_warm_start_early_stopping_restores_the_best_weights(digits):
     X, y = digits
     validation = (X[1500:], y[1500:])
