@@ -11,6 +11,7 @@ import sys
 
 import optuna
 
+from . import report
 from .data import DataError
 from .storage import StorageError
 from .studyfile import StudyFileError, load_study
@@ -48,7 +49,7 @@ def limit(kind):
 
 
 def parser():
-    main = Parser(prog="python -m search", description=__doc__.splitlines()[0])
+    main = Parser(prog="python -m search", description="Run a study, join one as a worker, or report on one.")
     commands = main.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="create or resume a study and run it")
@@ -65,6 +66,8 @@ def parser():
     worker.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds")
     worker.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     add_servers(worker)
+
+    report.add_command(commands)
     return main
 
 
@@ -84,6 +87,8 @@ def main(argv=None):
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     from . import service
 
+    if args.command == "report":
+        return report.run_command(args)
     try:
         if args.command == "run":
             spec = load_study(args.study)
