@@ -725,7 +725,7 @@ def run_command(args):
 
 
 def main(argv=None):
-    """``python -m search.report <study>``, until ``python -m search report`` is wired in."""
+    """``python -m search.report <study>``: the same as ``python -m search report <study>``."""
     import logging
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)

@@ -131,17 +131,20 @@ def test_prelu_table_averages_per_repeat_slopes_when_logged():
     assert "| 4 | 0.1 | -0.2000 ± 0.1000 | 0.1500 |" in text and "Mean ± std over the repeats" in text
 
 
-def command(argv):
-    parser = argparse.ArgumentParser()
-    add_command(parser.add_subparsers(dest="command"))
-    return run_command(parser.parse_args(argv))
-
-
 def test_the_command_writes_where_asked_and_rejects_an_unknown_study(reported, tmp_path, capsys):
     tracking = reported.stores[3]
-    assert command(["report", "reported", "--tracking-uri", tracking, "--out", str(tmp_path)]) == 0
+    assert cli.main(["report", "reported", "--tracking-uri", tracking, "--out", str(tmp_path)]) == 0
     assert (tmp_path / "report.md").is_file()
     assert "report.md" in capsys.readouterr().out
-    assert command(["report", "no-such-study", "--tracking-uri", tracking, "--out", str(tmp_path / "x")]) == 2
+    assert cli.main(["report", "no-such-study", "--tracking-uri", tracking, "--out", str(tmp_path / "x")]) == 2
     assert "no MLflow runs of study 'no-such-study'" in capsys.readouterr().err
-    assert command(["report", str(tmp_path / "missing.yaml"), "--tracking-uri", tracking]) == 2
+    assert not (tmp_path / "x").exists()
+    assert cli.main(["report", str(tmp_path / "missing.yaml"), "--tracking-uri", tracking]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_add_command_and_run_command_work_on_their_own(reported, tmp_path):
+    parser = argparse.ArgumentParser()
+    add_command(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["report", "reported", "--tracking-uri", reported.stores[3], "--out", str(tmp_path)])
+    assert run_command(args) == 0 and (tmp_path / "report.md").is_file()

@@ -58,7 +58,8 @@ def quick_dataset(dataset):
     if reason is None:
         return {**{k: v for k, v in dataset.items() if k not in ("validation_fraction",)}, **small}
     if name == "cifar10":
-        pytest.skip(f"CIFAR-10 is not on this machine, so {name} studies are only loaded: {reason}")
+        pytest.skip(f"CIFAR-10 is not on this machine: {name} studies are only loaded and their settings "
+                    f"trained on digits ({reason})")
     return {"name": "digits", "subset": 400, "test_subset": 200, "validation_fraction": 0.2, "scaling": "standard"}
 
 
