@@ -98,8 +98,12 @@ class Objective:
             self.finish(run_id, histories, "FAIL",
                         "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED", reason)
             raise
-        value = self.complete(trial, run_id, models, time.perf_counter() - started)
-        return value
+        try:
+            return self.complete(trial, run_id, models, time.perf_counter() - started)
+        except tracking.TrackingError as error:
+            # MLflow went away after training: Optuna keeps why, and the run is closed on resume.
+            trial.set_user_attr("fail_reason", str(error))
+            raise
 
     def params(self, values):
         params = estimator_params(values, self.spec.estimator, len(self.data.X_train))

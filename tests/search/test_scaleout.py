@@ -172,3 +172,58 @@ def test_passwords_never_reach_what_is_written(tmp_path):
         (t.user_attrs, t.system_attrs, t.params) for t in study.trials]
     assert secret not in repr(written)
     optuna.delete_study(study_name=name, storage=url)
+
+
+def start_mlflow_server(folder, port):
+    """``mlflow server`` on 127.0.0.1 with a SQLite backend in ``folder``, once it answers."""
+    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "1", "--backend-store-uri", f"sqlite:///{folder}/server.db",
+               "--artifacts-destination", str(folder / "artifacts")]
+    server = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    client = MlflowClient(f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            client.search_experiments(max_results=1)
+            return server
+        except Exception:
+            time.sleep(0.5)
+    os.killpg(server.pid, signal.SIGKILL)
+    raise AssertionError("mlflow server did not start in 120 s")
+
+
+def test_a_tracking_server_lost_mid_study_fails_the_trial_with_its_reason(tmp_path):
+    port, storage = free_port(), f"journal:{tmp_path}/optuna.journal"
+    uri = f"http://127.0.0.1:{port}"
+    path = write(tmp_path, "lost", **{**SLOW, "epochs": 8}, n_trials=3)
+    server = start_mlflow_server(tmp_path, port)
+    command = [sys.executable, "-m", "search", "run", str(path), "--storage", storage, "--tracking-uri", uri]
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_running_trial("lost", storage)
+        os.killpg(server.pid, signal.SIGKILL)  # the server dies while a trial trains
+        server.wait()
+        out, err = process.communicate(timeout=600)
+    finally:
+        process.kill()
+    assert process.returncode == 1, err[-3000:]
+    assert "could not log to MLflow run" in err and "run the same command to resume" in err
+    failed = load("lost", storage).get_trials(states=(TrialState.FAIL,))
+    assert len(failed) == 1 and "could not log to MLflow run" in failed[0].user_attrs["fail_reason"]
+
+    server = start_mlflow_server(tmp_path, port)
+    try:
+        result = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True,
+                                timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        client = MlflowClient(uri)
+        runs = client.search_runs([client.get_experiment_by_name("lost").experiment_id])
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+    assert len(load("lost", storage).trials) == 3
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    lost = [r for r in runs if r.info.run_id == failed[0].user_attrs["mlflow_run_id"]]
+    assert lost and lost[0].info.status == "FAILED"
