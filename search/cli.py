@@ -58,6 +58,8 @@ def parser():
                      "(default: the rest of the study file's budget)")
     run.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds")
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine")
+    run.add_argument("--quick", action="store_true", help="run the study's quick form, <name>_quick: "
+                     "a few hundred rows, 2 epochs, at most 2 trials (a check that the file works)")
     add_servers(run)
 
     worker = commands.add_parser("worker", help="join an existing study, from any machine")
@@ -91,7 +93,7 @@ def main(argv=None):
         return report.run_command(args)
     try:
         if args.command == "run":
-            spec = load_study(args.study)
+            spec = load_study(args.study, quick=args.quick)
             service.run(spec, args.storage, args.tracking_uri, args.workers, args.n_trials, args.timeout)
         else:
             service.join(args.study, args.storage, args.tracking_uri, args.n_trials, args.timeout,

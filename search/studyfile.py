@@ -80,7 +80,51 @@ class StudySpec:
         return sum(stage.n_trials for stage in self.stages)
 
 
-def load_study(path=None, overrides=None, text=None):
+QUICK_EPOCHS, QUICK_TRIALS, QUICK_REPEATS = 2, 2, 2
+QUICK_ROWS = {"subset": 600, "test_subset": 300}
+QUICK_VALIDATION_FRACTION = 0.25
+
+
+def quick_overrides(raw):
+    """The keys that turn a study into its quick form (``run --quick``).
+
+    The same estimator, space, sampler, pruner and stages on a few hundred rows,
+    for 2 epochs, at most 2 repeats and 2 trials (1 per stage), no time limit
+    and nothing registered: a check that a study file works, in seconds, before
+    its full run. It is a study of its own, ``<name>_quick``, so that its trials
+    never count against the full study's budget.
+    """
+    dataset = raw.get("dataset") or "digits"
+    dataset = {"name": dataset} if isinstance(dataset, str) else dataset
+    overrides = {
+        "name": f"{raw['name']}_quick",
+        "dataset": quick_dataset(dataset) if isinstance(dataset, dict) else dataset,  # else: checked later
+        "epochs": min(QUICK_EPOCHS, raw.get("epochs", QUICK_EPOCHS)),
+        "timeout": None,
+        "register": False,
+    }
+    # Values of the wrong type are left as they are, for the checker to name.
+    repeats, seeds, stages = raw.get("repeats", 1), raw.get("seeds"), raw.get("stages")
+    if isinstance(repeats, int) and repeats > QUICK_REPEATS:
+        overrides["repeats"] = QUICK_REPEATS
+        if isinstance(seeds, list):
+            overrides["seeds"] = seeds[:QUICK_REPEATS]
+    if isinstance(stages, list) and all(isinstance(stage, dict) for stage in stages):
+        overrides["stages"] = [{**stage, "n_trials": 1} for stage in stages]
+    elif stages is None and isinstance(raw.get("n_trials", 0), int):
+        overrides["n_trials"] = min(QUICK_TRIALS, raw.get("n_trials", QUICK_TRIALS))
+    return overrides
+
+
+def quick_dataset(dataset):
+    """A few hundred rows of the study's data; a fixed validation size becomes a fraction of them."""
+    quick = {**dataset, **QUICK_ROWS}
+    if quick.pop("validation_size", None) is not None:
+        quick["validation_fraction"] = QUICK_VALIDATION_FRACTION
+    return quick
+
+
+def load_study(path=None, overrides=None, text=None, quick=False):
     """Read and check a study file.
 
     Parameters
@@ -92,6 +136,8 @@ def load_study(path=None, overrides=None, text=None):
     text : str, default=None
         The file's content, when it does not come from ``path`` (a worker
         reads it from the study's storage).
+    quick : bool, default=False
+        Load the study's quick form (:func:`quick_overrides`), after ``overrides``.
 
     Returns
     -------
@@ -115,8 +161,12 @@ def load_study(path=None, overrides=None, text=None):
         raise StudyFileError(f"{path}: not valid YAML{line}{': ' + problem if problem else ''}") from None
     if not isinstance(raw, dict):
         raise StudyFileError(f"{path}: a study file is a mapping of keys, got {type(raw).__name__}")
-    spec = _Checker(path).study({**raw, **(overrides or {})})
-    spec.text = text
+    merged = {**raw, **(overrides or {})}
+    if quick:
+        merged.update(quick_overrides({"name": path.stem, **merged}))
+    spec = _Checker(path).study(merged)
+    # Workers rebuild the study from this text: it must hold the overrides too.
+    spec.text = yaml.safe_dump(merged, sort_keys=False) if merged != raw else text
     return spec
 
 

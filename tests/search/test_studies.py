@@ -1,16 +1,14 @@
-"""Every study file in studies/: it loads, and it runs end to end in a quick form.
+"""Every study file in studies/: it loads, and it runs end to end in its quick form.
 
-The quick form keeps each file's estimator, space, sampler, pruner and stages
-and replaces what makes it long: the data (a stratified MNIST subset when
-../shared/data/mnist.npz is there, else scikit-learn's digits), the epochs (2),
-the repeats (at most 2), the trial budget (at most 2, one per stage of a staged
-search) and the time limit. CIFAR-10 studies run only where CIFAR-10 is found.
+The quick form (``run --quick``, :func:`search.studyfile.quick_overrides`)
+keeps each file's estimator, space, sampler, pruner and stages on a few hundred
+rows of its data for 2 epochs. Where the data is missing here, digits stands
+in (CIFAR-10 studies are skipped: they only load and train an epoch on digits).
 All the quick studies share one Optuna journal, one MLflow database and the
 data they load (read once).
 """
 
 import math
-import os
 import warnings
 from pathlib import Path
 
@@ -25,16 +23,14 @@ from search import cli, service
 from search.data import DataError, load_arrays, load_dataset
 from search.report import report
 from search.space import Categorical, estimator_params
-from search.studyfile import load_study
-from tests.conftest import MNIST, REPO
+from search.studyfile import QUICK_EPOCHS, QUICK_ROWS, QUICK_TRIALS, load_study
+from tests.conftest import REPO
 
 # A quick form's few hundred rows are fewer than some studies' batch size: clipped, as meant.
 pytestmark = pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger than sample size")
 
 STUDIES = sorted((REPO / "studies").glob("*.yaml"))
 IDS = [path.stem for path in STUDIES]
-QUICK_EPOCHS = 2
-QUICK_TRIALS = 2
 
 
 def available(name):
@@ -46,41 +42,16 @@ def available(name):
     return None
 
 
-def quick_dataset(dataset):
-    """The study's data made small: its own when present (MNIST ~600 rows), else digits."""
-    name = dataset.get("name", "digits")
-    small = {"subset": 600, "test_subset": 300, "validation_size": 150, "scaling": dataset.get("scaling", "standard")}
-    if name == "digits":
-        return {**dataset, "subset": 400, "test_subset": 200}
-    if name == "mnist" and MNIST.exists() and not os.environ.get("MNIST_PATH"):
-        return {"name": "mnist", "path": str(MNIST), **small}
-    reason = available(name)
+def stand_in(raw):
+    """Top-level keys that put digits in place of data this machine lacks (None: it has it)."""
+    dataset = raw.get("dataset") or {"name": "digits"}
+    reason = available(dataset["name"])
     if reason is None:
-        return {**{k: v for k, v in dataset.items() if k not in ("validation_fraction",)}, **small}
-    if name == "cifar10":
-        pytest.skip(f"CIFAR-10 is not on this machine: {name} studies are only loaded and their settings "
-                    f"trained on digits ({reason})")
-    return {"name": "digits", "subset": 400, "test_subset": 200, "validation_fraction": 0.2, "scaling": "standard"}
-
-
-def quick_overrides(raw):
-    """Top-level keys that turn a study file into a run of seconds."""
-    overrides = {
-        "dataset": quick_dataset(raw.get("dataset") or {"name": "digits"}),
-        "epochs": min(QUICK_EPOCHS, raw.get("epochs", 20)),
-        "timeout": None,
-        "artifacts": {**(raw.get("artifacts") or {}), "trial_plots": False},  # figures: tested elsewhere
-    }
-    repeats = raw.get("repeats", 1)
-    if repeats > 2:
-        overrides["repeats"] = 2
-        if "seeds" in raw:
-            overrides["seeds"] = raw["seeds"][:2]
-    if "stages" in raw:
-        overrides["stages"] = [{**stage, "n_trials": 1} for stage in raw["stages"]]
-    else:
-        overrides["n_trials"] = min(QUICK_TRIALS, raw.get("n_trials", 20))
-    return overrides
+        return None
+    if dataset["name"] == "cifar10":
+        pytest.skip(f"CIFAR-10 is not on this machine, so its studies only load and train an epoch "
+                    f"on digits here ({reason})")
+    return {"dataset": {"name": "digits", "validation_fraction": 0.2, "scaling": "standard"}}
 
 
 def grid_size(spec):
@@ -142,21 +113,24 @@ def stores(tmp_path_factory):
 def test_every_study_runs_in_a_quick_form_and_reports(path, stores):
     folder, storage, tracking_uri = stores
     raw = yaml.safe_load(path.read_text())
-    overrides = quick_overrides(raw)
-    spec = load_study(path, overrides=overrides)  # the quick form is a valid study
-    quick = Path(folder) / path.name
-    quick.write_text(yaml.safe_dump({**raw, **overrides}))
-    assert cli.main(["run", str(quick), "--storage", storage, "--tracking-uri", tracking_uri]) == 0
+    overrides = stand_in(raw)
+    if overrides is not None:  # the same file with digits as its data
+        path = Path(folder) / path.name
+        path.write_text(yaml.safe_dump({**raw, **overrides}))
+    spec = load_study(path, quick=True)
+    assert spec.name == f"{raw['name']}_quick" and spec.epochs <= QUICK_EPOCHS and spec.register is None
+    assert cli.main(["run", str(path), "--quick", "--storage", storage, "--tracking-uri", tracking_uri]) == 0
 
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name(spec.name).experiment_id
     parent = client.search_runs([experiment], f"tags.study = '{spec.name}'")[0]
     assert parent.info.status == "FINISHED"
+    assert int(parent.data.params["n_train"]) + int(parent.data.params["n_val"]) <= QUICK_ROWS["subset"]
     trials = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
-    assert len(trials) == spec.n_trials
+    assert len(trials) == spec.n_trials <= QUICK_TRIALS * len(spec.stages)
     states = {run.data.tags["optuna.state"] for run in trials}
     assert states <= {"COMPLETE", "FAIL", "PRUNED"} and "COMPLETE" in states
     assert {f"space.{name}" for name, _ in spec.space} <= set(parent.data.params)
 
-    text = report(quick, tracking_uri=tracking_uri, out_dir=Path(folder) / "reports" / spec.name).read_text()
+    text = report(spec.name, tracking_uri=tracking_uri, out_dir=Path(folder) / "reports" / spec.name).read_text()
     assert "## Trials" in text and text.count("\n| ") >= spec.n_trials + 1

@@ -73,7 +73,21 @@ def test_val_loss_is_minimized_by_default(tmp_path):
 
 def test_text_and_overrides(tmp_path):
     spec = load_study(path="<study s>", text="name: s\nn_trials: 3\n", overrides={"n_trials": 7})
-    assert spec.name == "s" and spec.n_trials == 7 and spec.text == "name: s\nn_trials: 3\n"
+    assert spec.name == "s" and spec.n_trials == 7
+    assert yaml.safe_load(spec.text)["n_trials"] == 7, "workers rebuild the study from its text"
+    assert load_study(path="<study s>", text="name: s\nn_trials: 3\n").text == "name: s\nn_trials: 3\n"
+
+
+def test_the_quick_form_is_a_small_study_of_its_own(tmp_path):
+    text = ("name: big\nepochs: 50\nrepeats: 5\nseeds: [1, 2, 3, 4, 5]\nregister: true\ntimeout: 600\n"
+            "dataset: {name: digits, validation_size: 300}\nstages: [{n_trials: 20}, {n_trials: 10}]\n")
+    spec = load_study(write(tmp_path, text), quick=True)
+    assert spec.name == "big_quick" and spec.epochs == 2 and spec.repeats == 2 and spec.seeds == [1, 2]
+    assert [stage.n_trials for stage in spec.stages] == [1, 1] and spec.timeout is None and spec.register is None
+    assert spec.dataset["subset"] == 600 and "validation_size" not in spec.dataset
+    assert load_study(path="<study s>", text=spec.text).name == "big_quick"
+    unstaged = load_study(write(tmp_path, "name: few\nn_trials: 1\nepochs: 1\n"), quick=True)
+    assert unstaged.n_trials == 1 and unstaged.epochs == 1
 
 
 def test_yaml_11_exponent_strings_are_numbers(tmp_path):
