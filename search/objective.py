@@ -133,8 +133,11 @@ class Objective:
             "train_seconds": seconds,
             **self.test_scores(models),
         }
-        for repeat, final in enumerate(finals):
-            summary[f"{self.spec.metric}_repeat{repeat}"] = float(final)
+        for repeat, model in enumerate(models):
+            # Each repeat's final values, so that reports can average over seeds (seed 000's slope table).
+            final = tracking.flatten_record(model.history_[-1])
+            for key in [self.spec.metric, "train_loss", *(k for k in final if k.startswith("prelu_slope"))]:
+                summary[f"{key}_repeat{repeat}"] = float(final[key])
         metrics = tracking.metrics_of(models[0].history_)
         now = int(time.time() * 1000)
         metrics += [tracking.Metric(k, float(v), now, len(models[0].history_)) for k, v in summary.items()]
