@@ -93,17 +93,19 @@ def quick_overrides(raw):
     and nothing registered: a check that a study file works, in seconds, before
     its full run. It is a study of its own, ``<name>_quick``, so that its trials
     never count against the full study's budget.
+
+    Values of the wrong type are left as they are, for the checker to name.
     """
     dataset = raw.get("dataset") or "digits"
     dataset = {"name": dataset} if isinstance(dataset, str) else dataset
+    epochs = raw.get("epochs", QUICK_EPOCHS)
     overrides = {
         "name": f"{raw['name']}_quick",
         "dataset": quick_dataset(dataset) if isinstance(dataset, dict) else dataset,  # else: checked later
-        "epochs": min(QUICK_EPOCHS, raw.get("epochs", QUICK_EPOCHS)),
+        "epochs": min(QUICK_EPOCHS, epochs) if isinstance(epochs, int) else epochs,
         "timeout": None,
         "register": False,
     }
-    # Values of the wrong type are left as they are, for the checker to name.
     repeats, seeds, stages = raw.get("repeats", 1), raw.get("seeds"), raw.get("stages")
     if isinstance(repeats, int) and repeats > QUICK_REPEATS:
         overrides["repeats"] = QUICK_REPEATS

@@ -240,3 +240,10 @@ def test_nothing_in_a_study_file_runs_as_code(tmp_path):
     message = refused(write(tmp_path, text))
     assert "python/object/apply" in message
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("text, key", [("epochs: many\n", "epochs"), ("stages: 3\n", "stages"),
+                                       ("dataset: [digits]\n", "dataset")])
+def test_the_quick_form_of_a_bad_file_names_the_bad_key(tmp_path, text, key):
+    with pytest.raises(StudyFileError, match=key):
+        load_study(write(tmp_path, text), quick=True)
