@@ -17,7 +17,7 @@ from .storage import StorageError
 from .studyfile import StudyFileError, load_study
 from .tracking import TrackingError, TrackingUnreachable
 
-USAGE_ERRORS = (StudyFileError, DataError, StorageError, TrackingUnreachable)
+USAGE_ERRORS = (StudyFileError, DataError, StorageError, TrackingUnreachable, report.ReportError)
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,7 +69,10 @@ def parser():
     worker.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     add_servers(worker)
 
-    report.add_command(commands)
+    summary = commands.add_parser("report", help="write a Markdown report of a study from its MLflow runs")
+    summary.add_argument("study", help="the study's name, or its study file")
+    summary.add_argument("--out", help="folder for report.md and its figures (default reports/<study>)")
+    add_servers(summary)  # the storage is optional here: MLflow holds what a report needs
     return main
 
 
@@ -89,10 +92,11 @@ def main(argv=None):
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     from . import service
 
-    if args.command == "report":
-        return report.run_command(args)
     try:
-        if args.command == "run":
+        if args.command == "report":
+            path = report.report(args.study, args.storage, args.tracking_uri, args.out)
+            print(f"report: {path} (also logged under {report.ARTIFACT_FOLDER}/ on the study's latest parent run)")
+        elif args.command == "run":
             spec = load_study(args.study, quick=args.quick)
             service.run(spec, args.storage, args.tracking_uri, args.workers, args.n_trials, args.timeout)
         else:

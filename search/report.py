@@ -20,18 +20,16 @@ An Optuna storage is optional: given, its trial states and fail reasons take
 precedence over the MLflow tags (they are the same unless a write was lost).
 """
 
-import argparse
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import tracking
-from .studyfile import StudyFileError, load_study
+from .studyfile import load_study
 
 REPORT_FILE = "report.md"
 ARTIFACT_FOLDER = "report"
@@ -694,45 +692,3 @@ def _body(client, trials, parents, names, metric, direction, seeds, folder, sect
                                     for t, p in shown))
                 figures += [p for _, p in shown]
     return figures
-
-
-# ---------------------------------------------------------------- command line
-
-
-def add_command(subparsers):
-    """Add ``report`` to ``python -m search``'s subcommands; returns its parser."""
-    command = subparsers.add_parser("report", help="write a Markdown report of a study from MLflow")
-    command.add_argument("study", help="the study's name, or its study file")
-    command.add_argument("--storage", default=os.environ.get("OPTUNA_STORAGE"),
-                         help="Optuna storage URL, optional (default $OPTUNA_STORAGE)")
-    command.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
-                         help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
-    command.add_argument("--out", help="folder for report.md and its figures (default reports/<study>)")
-    return command
-
-
-def run_command(args):
-    """Run ``report`` from parsed arguments; returns the exit code (2 for bad input)."""
-    from .storage import StorageError
-
-    try:
-        path = report(args.study, args.storage, args.tracking_uri, args.out)
-    except (StudyFileError, ReportError, StorageError, tracking.TrackingUnreachable) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"report: {path} (also logged under {ARTIFACT_FOLDER}/ on the study's latest parent run)")
-    return 0
-
-
-def main(argv=None):
-    """``python -m search.report <study>``: the same as ``python -m search report <study>``."""
-    import logging
-
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    parser = argparse.ArgumentParser(prog="python -m search.report", description=__doc__.splitlines()[0])
-    add_command(parser.add_subparsers(dest="command", required=True))
-    return run_command(parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)]))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

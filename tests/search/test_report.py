@@ -1,6 +1,5 @@
 """``python -m search report``: a Markdown report and figures from a real tiny study's MLflow runs."""
 
-import argparse
 from collections import namedtuple
 
 import numpy as np
@@ -9,7 +8,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from search import cli, report
-from search.report import Trial, add_command, prelu_section, run_command
+from search.report import Trial, prelu_section
 
 Reported = namedtuple("Reported", "path folder client parents trials text stores")
 
@@ -146,10 +145,3 @@ def test_the_command_writes_where_asked_and_rejects_an_unknown_study(reported, t
     assert not (tmp_path / "x").exists()
     assert cli.main(["report", str(tmp_path / "missing.yaml"), "--tracking-uri", tracking]) == 2
     assert capsys.readouterr().err.startswith("error: ")
-
-
-def test_add_command_and_run_command_work_on_their_own(reported, tmp_path):
-    parser = argparse.ArgumentParser()
-    add_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["report", "reported", "--tracking-uri", reported.stores[3], "--out", str(tmp_path)])
-    assert run_command(args) == 0 and (tmp_path / "report.md").is_file()
