@@ -59,6 +59,14 @@ class Objective:
     trial_number = None  # the trial being run, for a retry if it is interrupted
 
     def __call__(self, trial):
+        try:
+            return self._run(trial)
+        except tracking.TrackingError as error:
+            # MLflow went away: Optuna keeps why, and the trial's run is closed when the study resumes.
+            trial.set_user_attr("fail_reason", str(error))
+            raise
+
+    def _run(self, trial):
         self.trial_number = trial.number
         stage, space = self.plan.stage_and_space(trial)
         values = space.suggest(trial)
@@ -98,12 +106,7 @@ class Objective:
             self.finish(run_id, histories, "FAIL",
                         "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED", reason)
             raise
-        try:
-            return self.complete(trial, run_id, models, time.perf_counter() - started)
-        except tracking.TrackingError as error:
-            # MLflow went away after training: Optuna keeps why, and the run is closed on resume.
-            trial.set_user_attr("fail_reason", str(error))
-            raise
+        return self.complete(trial, run_id, models, time.perf_counter() - started)
 
     def params(self, values):
         params = estimator_params(values, self.spec.estimator, len(self.data.X_train))
