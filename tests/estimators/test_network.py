@@ -6,6 +6,7 @@ import pytest
 from estimators.activations import ACTIVATIONS
 from estimators.layers import BatchNorm, Dense, Dropout
 from estimators.network import Network
+from tests.estimators.test_layers import numeric_gradient
 
 NAMES = [n for n in ACTIVATIONS if n != "logistic"]
 
@@ -126,16 +127,7 @@ def _fixed_noise_gradient_errors(net, noise, X, Y, alpha=0.0, sample_weight=None
     errors = {}
     for name, param, grad in net.named_parameters():
         analytic = grad.reshape(-1).copy()
-        flat = param.reshape(-1)
-        numeric = np.empty_like(analytic)
-        for i in range(flat.size):
-            saved = flat[i]
-            flat[i] = saved + h
-            up = loss()
-            flat[i] = saved - h
-            down = loss()
-            flat[i] = saved
-            numeric[i] = (up - down) / (2 * h)
+        numeric = numeric_gradient(loss, param, h).reshape(-1)
         if max(np.abs(analytic).max(), np.abs(numeric).max()) < 1e-8:
             errors[name] = 0.0  # zero by structure
         else:
