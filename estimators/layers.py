@@ -10,6 +10,15 @@ import numpy as np
 from scipy.special import expit
 
 
+CHUNK = 1 << 15  # elements: 128 KiB of float32, which fits any L2 cache
+
+
+def chunks(array):
+    """Consecutive slices of ``array``'s elements, for several passes over one slice while it is in cache."""
+    flat = array.reshape(-1)
+    return [flat[start:start + CHUNK] for start in range(0, len(flat), CHUNK)]
+
+
 class Buffers:
     """Arrays reused from batch to batch, keyed by name, reallocated on a shape change."""
 
@@ -67,8 +76,10 @@ class Dense:
 
     def add_weight_decay(self, scale):
         """``coef_grad += scale * coef`` (the L2 penalty's gradient), without a temporary."""
-        scratch = self.buffers.get("decay", self.coef.shape, self.coef.dtype)
-        self.coef_grad += np.multiply(self.coef, self.coef.dtype.type(scale), out=scratch)
+        scale = self.coef.dtype.type(scale)
+        scratch = self.buffers.get("decay", (CHUNK,), self.coef.dtype)
+        for coef, grad in zip(chunks(self.coef), chunks(self.coef_grad)):
+            grad += np.multiply(coef, scale, out=scratch[:len(coef)])
 
 
 class BatchNorm:
