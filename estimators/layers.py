@@ -15,6 +15,8 @@ CHUNK = 1 << 15  # elements: 128 KiB of float32, which fits any L2 cache
 
 def chunks(array):
     """Consecutive slices of ``array``'s elements, for several passes over one slice while it is in cache."""
+    if array.size <= CHUNK:
+        return (array,)  # most arrays of a small network: no slicing cost
     flat = array.reshape(-1)
     return [flat[start:start + CHUNK] for start in range(0, len(flat), CHUNK)]
 
@@ -79,7 +81,7 @@ class Dense:
         scale = self.coef.dtype.type(scale)
         scratch = self.buffers.get("decay", (CHUNK,), self.coef.dtype)
         for coef, grad in zip(chunks(self.coef), chunks(self.coef_grad)):
-            grad += np.multiply(coef, scale, out=scratch[:len(coef)])
+            grad += np.multiply(coef, scale, out=scratch[:coef.size].reshape(coef.shape))
 
 
 class BatchNorm:

@@ -391,7 +391,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self._network_options = self._layer_options()
         self._best_state = None  # early stopping's best weights, for these layers
     def _split(self, X, Y, sample_weight, validation_data):
-        """``(X, Y, weights)`` to train on and ``(X, labels, weights)`` to score, or None."""
+        """``(X, Y, weights)`` to train on and ``(X, labels, Y, weights)`` to score, or None."""
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val = validate_data(self, X_val, dtype=np.dtype(self.dtype), reset=False)
@@ -399,7 +399,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
             if len(unknown):
                 raise ValueError(f"validation_data has labels not seen in y: {unknown}.")
-            return (X, Y, sample_weight), (X_val, y_val, None)
+            Y_val = self._label_binarizer.transform(y_val).astype(X.dtype)
+            return (X, Y, sample_weight), (X_val, y_val, Y_val, None)
         if not self.early_stopping:
             return (X, Y, sample_weight), None
         stratify = Y if self.n_outputs_ == 1 else self._label_binarizer.inverse_transform(Y)
@@ -413,7 +414,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                              "or the size of your dataset.")
         weights = (parts[4], parts[5]) if sample_weight is not None else (None, None)
         y_val = self._label_binarizer.inverse_transform(parts[3])
-        return (parts[0], parts[2], weights[0]), (parts[1], y_val, weights[1])
+        return (parts[0], parts[2], weights[0]), (parts[1], y_val, parts[3], weights[1])
 
     # ------------------------------------------------------------- training
 
@@ -499,14 +500,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             f"learning_rate_init={self.learning_rate_init}). Lower the learning rate or the slope."
         )
 
-    def _score_validation(self, X, y, weights):
+    def _score_validation(self, X, y, Y, weights):
         prob = self._network.forward(X)
-        Y = self._label_binarizer.transform(y).astype(prob.dtype)
         predicted = self._label_binarizer.inverse_transform(prob if prob.shape[1] > 1 else prob.ravel())
-        from sklearn.metrics import accuracy_score
-
+        # accuracy_score's, without its checks of y each epoch: multilabel rows must be right entirely
+        right = predicted == y
+        if right.ndim == 2:
+            right = right.all(axis=1)
         return {"val_loss": self._network.output.loss(prob, Y, weights),
-                "val_accuracy": float(accuracy_score(y, predicted, sample_weight=weights))}
+                "val_accuracy": float(np.average(right, weights=weights))}
 
     def _end_epoch(self, record, val):
         """Bookkeeping after an epoch; returns True to stop."""

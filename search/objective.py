@@ -1,5 +1,6 @@
 """The Optuna objective: train the estimator for one trial and track it in MLflow."""
 
+import contextlib
 import multiprocessing
 import tempfile
 import time
@@ -10,6 +11,7 @@ import numpy as np
 import optuna
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
+from threadpoolctl import ThreadpoolController
 
 from estimators import DivergenceError, MLPClassifier
 
@@ -115,9 +117,9 @@ class Objective:
 
     def fit(self, trial, params, seed, report):
         reporter = PruningReporter(trial, self.spec.metric, report)
-        model = MLPClassifier(**params, random_state=seed, callbacks=[reporter])
+        model = MLPClassifier(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
         self._current = model
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), CORE_SHARING:
             warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
             return model.fit(self.data.X_train, self.data.y_train,
                              validation_data=(self.data.X_val, self.data.y_val))
@@ -198,6 +200,10 @@ class FigureWriter:
     def __init__(self):
         self._executor, self._pending = None, []
 
+    def backlog(self):
+        """Figure jobs submitted and not yet done."""
+        return sum(not job.done() for job in self._pending)
+
     def submit(self, tracking_uri, run_id, payload):
         if self._executor is None:
             context = multiprocessing.get_context("spawn")  # no forked BLAS or MLflow state
@@ -214,3 +220,43 @@ class FigureWriter:
 
 
 FIGURES = FigureWriter()
+
+
+class CoreSharing:
+    """Training takes one BLAS thread fewer while figure jobs wait; checked after every epoch.
+
+    An estimator callback and a context around ``fit`` (which gives the
+    threads back). On short trials (digits) drawing takes longer than
+    training, and BLAS threads busy on every core would starve the figure
+    process; on long trials the queue empties within an epoch and training
+    gets every core back.
+    """
+
+    def __init__(self, figures):
+        self.figures, self._limiter, self._blas = figures, None, None
+
+    def __call__(self, estimator=None, record=None):
+        waiting = self.figures.backlog() > 0
+        if waiting and self._limiter is None:
+            if self._blas is None:
+                self._blas = ThreadpoolController().select(user_api="blas")
+            threads = max((info["num_threads"] for info in self._blas.info()), default=1)
+            self._limiter = self._blas.limit(limits=max(1, threads - 1))
+        elif not waiting:
+            self.__exit__()
+        return False
+
+    def __enter__(self):
+        self()
+        return self
+
+    def __exit__(self, *exc):
+        if self._limiter is not None:
+            self._limiter.restore_original_limits()
+            self._limiter = None
+
+    def __deepcopy__(self, memo):
+        return self  # shared by every trial's estimators, as the figure queue is
+
+
+CORE_SHARING = CoreSharing(FIGURES)

@@ -17,6 +17,9 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
 DPI = 80
+# Trial figures are drawn for every completed trial: fixed margins, since
+# matplotlib's constrained layout costs as much as the drawing itself.
+SIDE_BY_SIDE = dict(left=0.07, right=0.98, bottom=0.14, top=0.84, wspace=0.25)
 
 
 def save(fig, path):
@@ -29,7 +32,7 @@ def save(fig, path):
 def curves(history, path, title=""):
     """Train and validation loss, and validation (and train) accuracy, per epoch."""
     epochs = [r["epoch"] for r in history]
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw=SIDE_BY_SIDE)
     loss_ax.plot(epochs, [r["train_loss"] for r in history], label="train")
     if "val_loss" in history[0]:
         loss_ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
@@ -48,7 +51,7 @@ def curves(history, path, title=""):
 
 def confusion(y_true, y_pred, path, title=""):
     """Confusion matrix normalised over the predicted label (columns sum to 1)."""
-    fig, ax = plt.subplots(figsize=(6, 5.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(6, 5.5), gridspec_kw=dict(left=0.12, right=0.97, bottom=0.1, top=0.93))
     ConfusionMatrixDisplay.from_predictions(y_true, y_pred, normalize="pred", ax=ax,
                                             values_format=".2f", colorbar=False)
     ax.set_title(title or "confusion matrix (normalised over predicted label)")
@@ -74,7 +77,7 @@ def top_scored_images(images, classes, image_shape, path):
             top, left = row * (height + 1), col * (width + 1)
             tiles[top:top + height, left:left + width] = _as_image(images[row, col], image_shape)
     fig, ax = plt.subplots(figsize=(0.6 * k + 1.0, 0.6 * n_classes + 0.6),
-                           layout="constrained")
+                           gridspec_kw=dict(left=0.25, right=0.95, bottom=0.06, top=0.93))
     ax.imshow(tiles, cmap="gray" if len(image_shape) == 2 else None, interpolation="nearest")
     ax.set_yticks([(h + 0.5) * (height + 1) for h in range(n_classes)], [str(c) for c in classes])
     ax.set_xticks([(c + 0.5) * (width + 1) for c in range(k)], [f"#{c + 1}" for c in range(k)])
@@ -92,7 +95,7 @@ def gradient_norms(history, path, title=""):
     """Per-layer weight-gradient norms: over epochs (mean) and per layer (max, first and last epoch)."""
     n_layers = len(history[0]["grad_norm_mean"])
     epochs = [r["epoch"] for r in history]
-    fig, (time_ax, layer_ax) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    fig, (time_ax, layer_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw=SIDE_BY_SIDE)
     for layer in range(n_layers):
         time_ax.plot(epochs, [max(r["grad_norm_mean"][layer], 1e-30) for r in history],
                      label=f"layer {layer}")
