@@ -1,0 +1,45 @@
+"""The objective's core sharing with the figure process (the rest runs through test_service)."""
+
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from search.objective import CoreSharing
+
+
+class FakeFigures:
+    waiting = 0
+
+    def backlog(self):
+        return self.waiting
+
+
+def blas_threads():
+    return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+
+
+def test_training_yields_a_blas_thread_only_while_figures_wait():
+    figures = FakeFigures()
+    sharing = CoreSharing(figures)
+    with threadpool_limits(2, user_api="blas"):
+        if blas_threads() != 2:
+            pytest.skip("this BLAS cannot run 2 threads here")
+        with sharing:
+            assert blas_threads() == 2
+            figures.waiting = 1
+            sharing(None, {})  # after an epoch
+            assert blas_threads() == 1
+            figures.waiting = 0
+            sharing(None, {})
+            assert blas_threads() == 2
+            figures.waiting = 2
+            sharing(None, {})
+        assert blas_threads() == 2  # the end of fit gives the thread back
+
+
+def test_core_sharing_is_shared_not_copied_by_clone():
+    from sklearn.base import clone
+
+    from estimators import MLPClassifier
+
+    sharing = CoreSharing(FakeFigures())
+    assert clone(MLPClassifier(callbacks=[sharing])).callbacks[0] is sharing
