@@ -12,6 +12,7 @@ import numpy as np
 
 from .layers import chunks
 
+
 class ConstantSchedule:
     """The same rate throughout; a plateau stops training."""
 
@@ -113,7 +114,7 @@ class SGD:
 
         Everything is in place: on a wide layer a temporary array costs more
         (allocation, page faults) than the arithmetic. The arrays are walked in
-        chunks so that the five passes over a chunk find it in cache.
+        chunks so that every pass after the first finds its chunk in cache.
         """
         rate, momentum = self.schedule.rate, self.momentum
         for arrays in zip(self.params, grads, self.velocities):

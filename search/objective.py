@@ -1,6 +1,5 @@
 """The Optuna objective: train the estimator for one trial and track it in MLflow."""
 
-import contextlib
 import multiprocessing
 import tempfile
 import time
