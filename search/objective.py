@@ -143,8 +143,10 @@ class Objective:
             for key in [self.spec.metric, "train_loss", *(k for k in final if k.startswith("prelu_slope"))]:
                 summary[f"{key}_repeat{repeat}"] = float(final[key])
         metrics = tracking.metrics_of(models[0].history_)
-        now = int(time.time() * 1000)
-        metrics += [tracking.Metric(k, float(v), now, len(models[0].history_)) for k, v in summary.items()]
+        # The objective shares the last epoch's step with the first repeat's curve; a later
+        # timestamp makes it the value MLflow shows for the run, as Optuna's.
+        later = max((m.timestamp for m in metrics), default=int(time.time() * 1000)) + 1
+        metrics += [tracking.Metric(k, float(v), later, len(models[0].history_)) for k, v in summary.items()]
         tracking.log_batch(self.client, run_id, metrics=metrics,
                            tags=tracking.tags_of({"optuna.state": "COMPLETE"}))
         if self.spec.artifacts.get("trial_plots", True):
