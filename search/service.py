@@ -78,13 +78,19 @@ class StagePlan:
         return self.stage_at(self.counted(study.get_trials(deepcopy=False)))
 
 
-def make_sampler(spec, stage_index=0, worker_index=0):
+def make_sampler(spec, stage_index=0, worker_index=0, trials_before=0):
+    """The stage's sampler for one worker, ``trials_before`` trials into the study.
+
+    A fresh study's first worker keeps the file's seed, so a run can be
+    repeated. Other workers, and a resumed study, draw a stream of their own:
+    with the file's seed they would propose the points already tried again.
+    """
     options = dict(spec.sampler)
     name = spec.stages[stage_index].sampler or options.pop("name")
     options.pop("name", None)
     seed = options.pop("seed", None)
-    if seed is not None:
-        seed += worker_index  # workers sharing a seed would propose the same points
+    if seed is not None and (worker_index or trials_before):
+        seed = int(np.random.SeedSequence([seed, worker_index, trials_before]).generate_state(1)[0])
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":
@@ -152,7 +158,8 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
             # One sampler per stage, kept: a new seeded sampler per trial would repeat its first point.
             stage = plan.next_stage(study)
             if stage not in samplers:
-                samplers[stage] = make_sampler(spec, stage, worker_index)
+                samplers[stage] = make_sampler(spec, stage, worker_index,
+                                               len(study.get_trials(deepcopy=False)))
             study.sampler = samplers[stage]
             try:
                 study.optimize(objective, n_trials=1, catch=(DivergenceError,),

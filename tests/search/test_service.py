@@ -116,6 +116,8 @@ def test_a_partial_run_is_continued_by_the_same_command(write_study):
     trials = open_study("partial").trials
     assert [t.number for t in trials] == [0, 1, 2, 3]
     assert all(t.state == TrialState.COMPLETE for t in trials)
+    # the seeded sampler does not start over: the second invocation tries new points
+    assert len({t.params["lambda"] for t in trials}) == 4
 
 
 def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(write_study):
