@@ -390,6 +390,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         )
         self._network_options = self._layer_options()
         self._best_state = None  # early stopping's best weights, for these layers
+
     def _split(self, X, Y, sample_weight, validation_data):
         """``(X, Y, weights)`` to train on and ``(X, labels, Y, weights)`` to score, or None."""
         if validation_data is not None:
