@@ -201,9 +201,9 @@ class FigureWriter:
     def __init__(self):
         self._executor, self._pending = None, []
 
-    def backlog(self):
-        """Figure jobs submitted and not yet done."""
-        return sum(not job.done() for job in self._pending)
+    def busy(self):
+        """Whether figure jobs wait; one process takes them in order, so the last one tells."""
+        return bool(self._pending) and not self._pending[-1].done()
 
     def submit(self, tracking_uri, run_id, payload):
         if self._executor is None:
@@ -237,7 +237,7 @@ class CoreSharing:
         self.figures, self._limiter, self._blas = figures, None, None
 
     def __call__(self, estimator=None, record=None):
-        waiting = self.figures.backlog() > 0
+        waiting = self.figures.busy()
         if waiting and self._limiter is None:
             if self._blas is None:
                 self._blas = ThreadpoolController().select(user_api="blas")

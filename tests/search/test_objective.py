@@ -7,9 +7,9 @@ from search.objective import CoreSharing
 
 
 class FakeFigures:
-    waiting = 0
+    waiting = False
 
-    def backlog(self):
+    def busy(self):
         return self.waiting
 
 
@@ -25,13 +25,13 @@ def test_training_yields_a_blas_thread_only_while_figures_wait():
             pytest.skip("this BLAS cannot run 2 threads here")
         with sharing:
             assert blas_threads() == 2
-            figures.waiting = 1
+            figures.waiting = True
             sharing(None, {})  # after an epoch
             assert blas_threads() == 1
-            figures.waiting = 0
+            figures.waiting = False
             sharing(None, {})
             assert blas_threads() == 2
-            figures.waiting = 2
+            figures.waiting = True
             sharing(None, {})
         assert blas_threads() == 2  # the end of fit gives the thread back
 
@@ -43,3 +43,18 @@ def test_core_sharing_is_shared_not_copied_by_clone():
 
     sharing = CoreSharing(FakeFigures())
     assert clone(MLPClassifier(callbacks=[sharing])).callbacks[0] is sharing
+
+
+def test_the_figure_writer_is_busy_until_its_last_job_is_done():
+    from concurrent.futures import Future
+
+    from search.objective import FigureWriter
+
+    writer = FigureWriter()
+    assert not writer.busy()
+    first, last = Future(), Future()
+    first.set_result(None)
+    writer._pending += [first, last]
+    assert writer.busy()
+    last.set_result(None)
+    assert not writer.busy()
