@@ -81,9 +81,9 @@ class StagePlan:
 def make_sampler(spec, stage_index=0, worker_index=0, trials_before=0):
     """The stage's sampler for one worker, ``trials_before`` trials into the study.
 
-    A fresh study's first worker keeps the file's seed, so a run can be
-    repeated. Other workers, and a resumed study, draw a stream of their own:
-    with the file's seed they would propose the points already tried again.
+    A fresh study's first worker keeps the file's seed. Other workers, and a
+    resumed study, draw a stream of their own: with the file's seed they would
+    propose the points already tried again.
     """
     options = dict(spec.sampler)
     name = spec.stages[stage_index].sampler or options.pop("name")
