@@ -82,21 +82,23 @@ def make_sampler(spec, stage_index=0, worker_index=0, trials_before=0):
     """The stage's sampler for one worker, ``trials_before`` trials into the study.
 
     A fresh study's first worker keeps the file's seed. Other workers, and a
-    resumed study, draw a stream of their own: with the file's seed they would
-    propose the points already tried again.
+    resumed study, draw a random or TPE stream of their own: with the file's
+    seed they would propose the points already tried again.
     """
     options = dict(spec.sampler)
     name = spec.stages[stage_index].sampler or options.pop("name")
     options.pop("name", None)
     seed = options.pop("seed", None)
-    if seed is not None and (worker_index or trials_before):
-        seed = int(np.random.SeedSequence([seed, worker_index, trials_before]).generate_state(1)[0])
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+    # Grid and QMC are the exceptions: a trial's point is its index in one seeded
+    # sequence that the whole study walks, so every process must share the seed.
     if name == "grid":
         return optuna.samplers.GridSampler(spec.space.grid(), seed=seed)
     if name == "qmc":
         return optuna.samplers.QMCSampler(seed=seed, **options)
+    if seed is not None and (worker_index or trials_before):
+        seed = int(np.random.SeedSequence([seed, worker_index, trials_before]).generate_state(1)[0])
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
     return optuna.samplers.TPESampler(seed=seed, **options)
 
 
