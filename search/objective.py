@@ -80,14 +80,14 @@ class Objective:
             trial.set_user_attr("fail_reason", "")  # a retried trial inherits its original's
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
                                           trial.number, {"stage": str(stage)})
-        trial.set_user_attr("mlflow_run_id", run_id)
         logged = {**values, **params, "stage": stage, "trial_number": trial.number}
         ranges = {f"range.{name}": text for name, text in space.describe().items()}
-        tracking.log_batch(self.client, run_id, params=tracking.params_of(logged),
-                           tags=tracking.tags_of(ranges))
         started = time.perf_counter()
         models, histories = [], []
-        try:
+        try:  # from here on, however the trial ends, its run is ended with it
+            trial.set_user_attr("mlflow_run_id", run_id)
+            tracking.log_batch(self.client, run_id, params=tracking.params_of(logged),
+                               tags=tracking.tags_of(ranges))
             prunes = self.spec.pruner["name"] != "none"  # each report is a storage write
             for repeat, seed in enumerate(self.spec.seeds):
                 model = self.fit(trial, params, seed, report=prunes and repeat == 0)

@@ -329,12 +329,12 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     parent = tracking.start_parent_run(client, experiment, spec.name, {
         "study": spec.name, "study_file": str(spec.path), "storage": describe(storage_url),
         "worker": worker_id()})
-    for key, value in {"study_file": spec.text, "experiment_id": experiment, "parent_run_id": parent}.items():
-        study.set_user_attr(key, value)
-    tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
-    print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
-          f"{len(study.trials)} trials so far of {StagePlan(spec).total}", flush=True)
-    try:
+    try:  # from the parent run's start, Ctrl-C ends it (and its trials' runs) as KILLED
+        for key, value in {"study_file": spec.text, "experiment_id": experiment, "parent_run_id": parent}.items():
+            study.set_user_attr(key, value)
+        tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
+        print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
+              f"{len(study.trials)} trials so far of {StagePlan(spec).total}", flush=True)
         with sigterm_as_interrupt():
             recover_dead_trials(study, client)
             run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout)

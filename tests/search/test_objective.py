@@ -1,4 +1,5 @@
-"""The objective's core sharing with the figure process (the rest runs through test_service)."""
+"""The objective's BLAS threads shared with the figure process, and MLflow runs ended
+however a trial or an invocation is interrupted (the rest runs end to end in test_service)."""
 
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -58,3 +59,26 @@ def test_the_figure_writer_is_busy_until_its_last_job_is_done():
     assert writer.busy()
     last.set_result(None)
     assert not writer.busy()
+
+
+@pytest.mark.parametrize("whose", ["parent", "trial"])
+def test_an_interrupt_while_params_are_logged_ends_the_run_as_killed(write_study, monkeypatch, whose):
+    from mlflow.tracking import MlflowClient
+
+    from search import cli, tracking
+
+    log_batch = tracking.log_batch
+
+    def interrupted(client, run_id, metrics=(), params=(), tags=()):
+        if params and (whose == "trial") == any(p.key == "trial_number" for p in params):
+            raise KeyboardInterrupt  # Ctrl-C just after the run was created
+        return log_batch(client, run_id, metrics, params, tags)
+
+    monkeypatch.setattr(tracking, "log_batch", interrupted)
+    path = write_study("interrupted", n_trials=1, register=False)
+    uri = f"sqlite:///{path.parent}/mlflow.db"  # absolute: MLflow caches its stores by URI
+    assert cli.main(["run", str(path), "--tracking-uri", uri]) == 130
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("interrupted").experiment_id])
+    assert {r.info.status for r in runs} == {"KILLED"}
+    assert len(runs) == (2 if whose == "trial" else 1)
