@@ -79,7 +79,7 @@ class Dense:
     def add_weight_decay(self, scale):
         """``coef_grad += scale * coef`` (the L2 penalty's gradient), without a temporary."""
         scale = self.coef.dtype.type(scale)
-        scratch = self.buffers.get("decay", (CHUNK,), self.coef.dtype)
+        scratch = self.buffers.get("decay", (min(CHUNK, self.coef.size),), self.coef.dtype)
         for coef, grad in zip(chunks(self.coef), chunks(self.coef_grad)):
             grad += np.multiply(coef, scale, out=scratch[:coef.size].reshape(coef.shape))
 
