@@ -23,10 +23,30 @@ SIDE_BY_SIDE = dict(left=0.07, right=0.98, bottom=0.14, top=0.84, wspace=0.25)
 
 
 def save(fig, path):
-    # A fixed layout: bbox_inches="tight" draws every figure twice.
-    fig.savefig(path, dpi=DPI)
+    # A fixed layout: bbox_inches="tight" draws every figure twice. zlib's fastest
+    # level: a tenth less drawing time for every completed trial, files a fifth larger.
+    fig.savefig(path, dpi=DPI, pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return Path(path)
+
+
+def few_ticks(ax):
+    """At most five whole numbers on x and a few values on y: each tick label is drawn text, the main cost.
+
+    A log y axis gets 1, 2 and 5 times each power of ten when its data span
+    less than two decades (powers of ten alone would leave it unlabelled),
+    else powers of ten; labels are short.
+    """
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5, integer=True))
+    if ax.get_yscale() == "log":
+        low, high = ax.dataLim.intervaly
+        decades = np.log10(high / low) if low > 0 else np.inf
+        subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=subs, numticks=7))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:.2g}"))
+        ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # minor log ticks are slow to lay out
+    else:
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
 
 
 def curves(history, path, title=""):
@@ -45,6 +65,7 @@ def curves(history, path, title=""):
         if ax.lines:
             ax.legend()
         ax.grid(alpha=0.3)
+        few_ticks(ax)
     fig.suptitle(title)
     return save(fig, path)
 
@@ -110,7 +131,7 @@ def gradient_norms(history, path, title=""):
     layer_ax.legend(fontsize=7)
     for ax in (time_ax, layer_ax):
         ax.grid(alpha=0.3)
-        ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())  # log minor ticks are slow to lay out
+        few_ticks(ax)
     fig.suptitle(title)
     return save(fig, path)
 
