@@ -71,10 +71,20 @@ def curves(history, path, title=""):
 
 
 def confusion(y_true, y_pred, path, title=""):
-    """Confusion matrix normalised over the predicted label (columns sum to 1)."""
+    """Confusion matrix normalised over the predicted label (columns sum to 1).
+
+    Cells that round to 0.00 stay blank: most are, and each drawn value is
+    text, the figure's main cost.
+    """
     fig, ax = plt.subplots(figsize=(6, 5.5), gridspec_kw=dict(left=0.12, right=0.97, bottom=0.1, top=0.93))
-    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, normalize="pred", ax=ax,
-                                            values_format=".2f", colorbar=False)
+    display = ConfusionMatrixDisplay.from_predictions(y_true, y_pred, normalize="pred", ax=ax,
+                                                      include_values=False, colorbar=False)
+    matrix, cmap = display.confusion_matrix, display.im_.cmap
+    middle = (matrix.max() + matrix.min()) / 2
+    for (row, column), value in np.ndenumerate(matrix):
+        if f"{value:.2f}" != "0.00":  # sklearn's colours: the colormap's far end for contrast
+            ax.text(column, row, f"{value:.2f}", ha="center", va="center",
+                    color=cmap(1.0) if value < middle else cmap(0.0))
     ax.set_title(title or "confusion matrix (normalised over predicted label)")
     return save(fig, path)
 

@@ -37,3 +37,20 @@ def test_a_log_axis_over_many_decades_labels_powers_of_ten_only():
 def test_a_linear_axis_has_at_most_five_labels():
     labels = y_labels(np.linspace(0.1, 2.3, 30), "linear")
     assert 2 <= len(labels) <= 5, labels
+
+
+def test_the_confusion_matrix_shows_every_value_but_those_that_round_to_zero(tmp_path, monkeypatch):
+    from search import plots
+
+    texts = {}
+
+    def keep_texts(fig, path):
+        texts["drawn"] = sorted(t.get_text() for t in fig.axes[0].texts)
+        plt.close(fig)
+
+    monkeypatch.setattr(plots, "save", keep_texts)
+    y_true = [0] * 6 + [1] * 3 + [2] * 1000
+    y_pred = [0] * 5 + [1] + [1] * 3 + [2] * 1000
+    plots.confusion(y_true, y_pred, tmp_path / "confusion.png")
+    # columns sum to 1: predicted 1 is right 3 times of 4; a true 0 is 1.00 of predicted 0
+    assert texts["drawn"] == ["0.25", "0.75", "1.00", "1.00"]
