@@ -102,17 +102,15 @@ def training_alone(spec, study, data):
 
 def one_round(path, n_trials):
     """Seconds of each variant, and whether tracked and untracked ran the same trials."""
-    def spec(plots):
-        return load_study(path, overrides={"register": False, "artifacts": {"trial_plots": plots}})
-
     seconds, trials = {}, {}
     for name, plots, tracked in (("tracked", True, True), ("tracked, no figures", False, True),
                                  ("untracked", False, False)):
+        spec = load_study(path, overrides={"register": False, "artifacts": {"trial_plots": plots}})
         with tempfile.TemporaryDirectory() as folder:
-            seconds[name], study = trial_phase(spec(plots), folder, n_trials, tracked)
+            seconds[name], study = trial_phase(spec, folder, n_trials, tracked)
             trials[name] = [(t.state, t.params) for t in study.trials]
             if name == "untracked":
-                seconds["training alone"] = training_alone(spec(False), study, service.load_data(spec(False)))
+                seconds["training alone"] = training_alone(spec, study, service.load_data(spec))
     return seconds, trials["tracked"] == trials["untracked"]
 
 
