@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier as SklearnMLP  # noqa: E402
 
-from estimators import MLPClassifier  # noqa: E402
+from estimators import MLPClassifier, blas  # noqa: E402
 from search.data import DataError, load_arrays  # noqa: E402
 
 LAYOUT = (1000, 100)
@@ -134,7 +134,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
     X, y, X_test, y_test = mnist()
-    print(f"{time.strftime('%Y-%m-%d %H:%M')} on {machine()}")
+    print(f"{time.strftime('%Y-%m-%d %H:%M')} on {machine()}; updates by {blas.BACKEND}")
     peak = sgemm_peak()
     flops = epoch_flops(len(X), (784, *LAYOUT, 10))
     print(f"sgemm peak {peak:.0f} GFLOP/s; one epoch is {flops / 1e9:.0f} GFLOP "

@@ -9,16 +9,7 @@ leave a large buffer behind.
 import numpy as np
 from scipy.special import expit
 
-
-CHUNK = 1 << 15  # elements: 128 KiB of float32, which fits any L2 cache
-
-
-def chunks(array):
-    """Consecutive slices of ``array``'s elements, for several passes over one slice while it is in cache."""
-    if array.size <= CHUNK:
-        return (array,)  # most arrays of a small network: no slicing cost
-    flat = array.reshape(-1)
-    return [flat[start:start + CHUNK] for start in range(0, len(flat), CHUNK)]
+from .blas import axpy
 
 
 class Buffers:
@@ -77,11 +68,8 @@ class Dense:
         return np.matmul(grad, self.coef.T, out=out)
 
     def add_weight_decay(self, scale):
-        """``coef_grad += scale * coef`` (the L2 penalty's gradient), without a temporary."""
-        scale = self.coef.dtype.type(scale)
-        scratch = self.buffers.get("decay", (min(CHUNK, self.coef.size),), self.coef.dtype)
-        for coef, grad in zip(chunks(self.coef), chunks(self.coef_grad)):
-            grad += np.multiply(coef, scale, out=scratch[:coef.size].reshape(coef.shape))
+        """``coef_grad += scale * coef``, the L2 penalty's gradient."""
+        axpy(scale, self.coef, self.coef_grad)
 
 
 class BatchNorm:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .layers import chunks
+from .blas import axpy, axpby
 
 
 class ConstantSchedule:
@@ -110,23 +110,15 @@ class SGD:
         self.velocities = [np.zeros_like(p) for p in params]
 
     def update(self, grads):
-        """One step; overwrites ``grads``, which also serve as scratch space.
-
-        Everything is in place: on a wide layer a temporary array costs more
-        (allocation, page faults) than the arithmetic. The arrays are walked in
-        chunks so that every pass after the first finds its chunk in cache.
-        """
+        """One step, in place: on a wide layer a temporary array costs more than the arithmetic."""
         rate, momentum = self.schedule.rate, self.momentum
-        for arrays in zip(self.params, grads, self.velocities):
-            for param, grad, velocity in zip(*map(chunks, arrays)):
-                grad *= grad.dtype.type(rate)
-                velocity *= velocity.dtype.type(momentum)
-                velocity -= grad
-                if self.nesterov:
-                    param -= grad
-                    param += np.multiply(velocity, velocity.dtype.type(momentum), out=grad)
-                else:
-                    param += velocity
+        for param, grad, velocity in zip(self.params, grads, self.velocities):
+            axpby(-rate, grad, momentum, velocity)
+            if self.nesterov:
+                axpy(-rate, grad, param)
+                axpy(momentum, velocity, param)
+            else:
+                axpy(1.0, velocity, param)
         self.schedule.step()
 
 
@@ -146,18 +138,14 @@ class Adam:
         rate = (self.schedule.rate * math.sqrt(1 - self.beta_2**self.t)
                 / (1 - self.beta_1**self.t))
         for param, grad, m, v in zip(self.params, grads, self.ms, self.vs):
-            m *= self.beta_1
-            m += (1 - self.beta_1) * grad
-            v *= self.beta_2
+            axpby(1 - self.beta_1, grad, self.beta_1, m)
             np.square(grad, out=grad)
-            grad *= 1 - self.beta_2
-            v += grad
+            axpby(1 - self.beta_2, grad, self.beta_2, v)
             # grad is free again: reuse it for the step
             np.sqrt(v, out=grad)
             grad += self.epsilon
             np.divide(m, grad, out=grad)
-            grad *= -rate
-            param += grad
+            axpy(-rate, grad, param)
         self.schedule.step()
 
 

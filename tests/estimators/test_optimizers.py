@@ -17,10 +17,10 @@ from estimators.optimizers import (
 )
 
 
-def small_arrays(seed, dtype=np.float64):
+def small_arrays(seed, dtype=np.float64, n=3):
     rng = np.random.default_rng(seed)
-    return [rng.normal(size=(4, 3)).astype(dtype), rng.normal(size=3).astype(dtype),
-            rng.normal(size=(3, 2)).astype(dtype)]
+    return [rng.normal(size=(n + 1, n)).astype(dtype), rng.normal(size=n).astype(dtype),
+            rng.normal(size=(n, 2)).astype(dtype)]
 
 
 # ---------------------------------------------------------------- schedules
@@ -105,9 +105,9 @@ def test_verbose_plateau_messages(capsys):
 # --------------------------------------------------------------- optimizers
 
 
-def _run_pair(ours_cls, theirs, ours_kwargs, steps=6, dtype=np.float64, seed=0):
+def _run_pair(ours_cls, theirs, ours_kwargs, steps=6, dtype=np.float64, seed=0, n=3):
     """Apply the same gradients to ours (in place) and sklearn's; return both params."""
-    ours_params = small_arrays(seed, dtype)
+    ours_params = small_arrays(seed, dtype, n)
     theirs_params = [p.copy() for p in ours_params]
     theirs_opt = theirs(theirs_params)
     ours_opt = ours_cls(ours_params, **ours_kwargs)
@@ -123,23 +123,25 @@ def _run_pair(ours_cls, theirs, ours_kwargs, steps=6, dtype=np.float64, seed=0):
 
 @pytest.mark.parametrize("nesterov", [True, False])
 @pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
-def test_sgd_matches_sklearn(nesterov, momentum):
+@pytest.mark.parametrize("n", [3, 200], ids=["numpy", "blas"])  # 201 x 200 weights take the BLAS path
+def test_sgd_matches_sklearn(nesterov, momentum, n):
     ours, theirs = _run_pair(
         SGD,
         lambda params: SGDOptimizer(params, 0.05, "constant", momentum=momentum, nesterov=nesterov),
-        dict(schedule=ConstantSchedule(0.05), momentum=momentum, nesterov=nesterov),
+        dict(schedule=ConstantSchedule(0.05), momentum=momentum, nesterov=nesterov), n=n,
     )
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-    assert not np.allclose(ours[0], small_arrays(0)[0]), "the parameters moved"
+    assert not np.allclose(ours[0], small_arrays(0, n=n)[0]), "the parameters moved"
 
 
 @pytest.mark.parametrize("beta_1, beta_2, epsilon", [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-3)])
-def test_adam_matches_sklearn(beta_1, beta_2, epsilon):
+@pytest.mark.parametrize("n", [3, 200], ids=["numpy", "blas"])
+def test_adam_matches_sklearn(beta_1, beta_2, epsilon, n):
     ours, theirs = _run_pair(
         Adam,
         lambda params: AdamOptimizer(params, 0.01, beta_1, beta_2, epsilon),
-        dict(schedule=ConstantSchedule(0.01), beta_1=beta_1, beta_2=beta_2, epsilon=epsilon),
+        dict(schedule=ConstantSchedule(0.01), beta_1=beta_1, beta_2=beta_2, epsilon=epsilon), n=n,
     )
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
