@@ -187,6 +187,7 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
         raise StorageError(f"storage {describe(storage_url)} has no study {study_name!r} created by "
                            "'python -m search run'; run that first")
     spec = load_study(text=text, path=f"<study {study_name}>")
+    tracking_uri = tracking.resolve_uri(tracking_uri)
     client = tracking.connect(tracking_uri)
     study = open_study(spec, storage_url, tracking_uri)
     return work(spec, study, client, load_data(spec), n_trials, timeout, worker_index)
@@ -318,7 +319,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
         print("warning: mlflow run logs its -P parameters, so this storage URL's password is now a "
               "param of the run; give it in PGPASSWORD instead", file=sys.stderr)
-    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or tracking.DEFAULT_TRACKING_URI
+    tracking_uri = tracking.resolve_uri(tracking_uri)
     data = load_data(spec)
     check_url(storage_url)
     client = tracking.connect(tracking_uri)

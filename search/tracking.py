@@ -41,6 +41,22 @@ def mask_password(uri):
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def resolve_uri(tracking_uri=None):
+    """The tracking URI in use: the argument, else ``$MLFLOW_TRACKING_URI``, else ``./mlflow.db``.
+
+    A relative SQLite path is made absolute: MLflow keeps one database engine
+    per URI string for the life of the process, so ``sqlite:///mlflow.db``
+    would go on writing to the first folder's file after a change of folder.
+    """
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    prefix = "sqlite:///"
+    if uri.startswith(prefix):
+        path, mark, query = uri[len(prefix):].partition("?")
+        if path and path != ":memory:" and not os.path.isabs(path):
+            uri = prefix + os.path.abspath(path) + mark + query
+    return uri
+
+
 def connect(tracking_uri):
     """A client for ``tracking_uri`` that has answered once.
 
@@ -49,7 +65,7 @@ def connect(tracking_uri):
     TrackingUnreachable
         One line naming the (masked) URI, before any training starts.
     """
-    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    tracking_uri = resolve_uri(tracking_uri)
     if tracking_uri.startswith(("http://", "https://")):
         # Fail in seconds rather than after MLflow's default minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")

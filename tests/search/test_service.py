@@ -16,7 +16,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from search import cli
+from search import cli, tracking
 from search.service import load_data
 from search.studyfile import load_study
 from tests.conftest import REPO, tiny_study_text
@@ -150,7 +150,7 @@ def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(write_stu
     failed = trials[5.0]
     assert failed.state == TrialState.FAIL
     assert "diverged" in failed.user_attrs["fail_reason"] and "slope=5.0" in failed.user_attrs["fail_reason"]
-    run = MlflowClient("sqlite:///mlflow.db").get_run(failed.user_attrs["mlflow_run_id"])
+    run = MlflowClient(tracking.resolve_uri()).get_run(failed.user_attrs["mlflow_run_id"])
     assert run.info.status == "FAILED"
     assert run.data.tags["optuna.state"] == "FAIL" and "diverged" in run.data.tags["fail_reason"]
 

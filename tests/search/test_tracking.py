@@ -1,0 +1,40 @@
+"""Tests for search.tracking: which MLflow database a process writes to."""
+
+import pytest
+
+from search import tracking
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("sqlite:///mlflow.db", "sqlite:///{cwd}/mlflow.db"),
+    ("sqlite:///runs/m.db?timeout=30", "sqlite:///{cwd}/runs/m.db?timeout=30"),
+    ("sqlite:////data/m.db", "sqlite:////data/m.db"),
+    ("sqlite:///:memory:", "sqlite:///:memory:"),
+    ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+    ("postgresql://u:pw@db/mlflow", "postgresql://u:pw@db/mlflow"),
+])
+def test_resolve_uri_makes_only_relative_sqlite_paths_absolute(given, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert tracking.resolve_uri(given) == expected.format(cwd=tmp_path)
+
+
+def test_resolve_uri_defaults_to_the_environment_then_the_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking.resolve_uri() == f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
+    assert tracking.resolve_uri() == "http://tracking:5000"
+
+
+def test_each_working_folder_gets_its_own_database_in_one_process(tmp_path, monkeypatch):
+    # MLflow caches an engine per URI string: with the relative default, the
+    # second folder's client used to read and write the first folder's file.
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    monkeypatch.chdir(first)
+    tracking.connect(None).create_experiment("only-in-first")
+    monkeypatch.chdir(second)
+    names = [e.name for e in tracking.connect(None).search_experiments()]
+    assert "only-in-first" not in names
+    assert (second / "mlflow.db").exists()
