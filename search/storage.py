@@ -110,7 +110,8 @@ def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed
     heartbeat_interval = heartbeat_interval or int(os.environ.get("SEARCH_HEARTBEAT_INTERVAL", 5))
     grace_period = grace_period or int(os.environ.get("SEARCH_GRACE_PERIOD", 20))
     if is_journal(url):
-        return JournalStorage(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)))))
+        # Absolute: the backend reopens its file by this path at every write.
+        return JournalStorage(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)).absolute())))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
         retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
