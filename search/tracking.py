@@ -109,8 +109,9 @@ def start_parent_run(client, experiment, study_name, tags):
 
 
 def start_trial_run(client, experiment, parent_run_id, trial_number, tags):
-    run = client.create_run(experiment, tags={
-        MLFLOW_PARENT_RUN_ID: parent_run_id, MLFLOW_RUN_NAME: f"trial-{trial_number}", **tags})
+    tags = {MLFLOW_PARENT_RUN_ID: parent_run_id, MLFLOW_RUN_NAME: f"trial-{trial_number}", **tags}
+    run = _with_retries(f"create the MLflow run of trial {trial_number}",
+                        lambda: client.create_run(experiment, tags=tags))
     return run.info.run_id
 
 
@@ -151,16 +152,24 @@ def flatten_record(record):
 def log_batch(client, run_id, metrics=(), params=(), tags=()):
     """``log_batch`` with a few retries: a trial's metrics are not lost to a passing fault."""
     metrics, params, tags = list(metrics), list(params), list(tags)
+
+    def send():
+        # MLflow takes at most 1000 metrics per batch.
+        for start in range(0, max(len(metrics), 1), 1000):
+            client.log_batch(run_id, metrics=metrics[start:start + 1000],
+                             params=params if start == 0 else [], tags=tags if start == 0 else [])
+
+    _with_retries(f"log to MLflow run {run_id}", send)
+
+
+def _with_retries(what, action):
+    """``action()``, tried a few times; then a :class:`TrackingError` saying what could not be done."""
     for attempt in range(RETRIES):
         try:
-            # MLflow takes at most 1000 metrics per batch.
-            for start in range(0, max(len(metrics), 1), 1000):
-                client.log_batch(run_id, metrics=metrics[start:start + 1000],
-                                 params=params if start == 0 else [], tags=tags if start == 0 else [])
-            return
+            return action()
         except Exception as error:
             if attempt == RETRIES - 1:
-                raise TrackingError(f"could not log to MLflow run {run_id}: "
+                raise TrackingError(f"could not {what}: "
                                     f"{mask_password(str(error).splitlines()[0][:200])}") from None
             time.sleep(0.5 * 2**attempt)
 

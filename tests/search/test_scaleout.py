@@ -196,7 +196,8 @@ def start_mlflow_server(folder, port):
 def test_a_tracking_server_lost_mid_study_fails_the_trial_with_its_reason(tmp_path):
     port, storage = free_port(), f"journal:{tmp_path}/optuna.journal"
     uri = f"http://127.0.0.1:{port}"
-    path = write(tmp_path, "lost", **{**SLOW, "epochs": 8}, n_trials=3)
+    # Long enough that the kill lands while the first trial trains, not between two trials.
+    path = write(tmp_path, "lost", **{**SLOW, "epochs": 30}, n_trials=3)
     server = start_mlflow_server(tmp_path, port)
     command = [sys.executable, "-m", "search", "run", str(path), "--storage", storage, "--tracking-uri", uri]
     environment = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -38,3 +38,29 @@ def test_each_working_folder_gets_its_own_database_in_one_process(tmp_path, monk
     names = [e.name for e in tracking.connect(None).search_experiments()]
     assert "only-in-first" not in names
     assert (second / "mlflow.db").exists()
+
+
+class RefusingClient:
+    """An MLflow client whose server has gone."""
+
+    calls = 0
+
+    def create_run(self, *args, **kwargs):
+        self.calls += 1
+        raise ConnectionError("Connection refused\nsecond line")
+
+    log_batch = create_run
+
+
+@pytest.mark.parametrize("write, message", [
+    (lambda client: tracking.start_trial_run(client, "1", "parent", 7, {}),
+     "could not create the MLflow run of trial 7: Connection refused"),
+    (lambda client: tracking.log_batch(client, "abc", tags=[]), "could not log to MLflow run abc: Connection refused"),
+])
+def test_a_refused_write_is_retried_then_raised_as_a_tracking_error(write, message, monkeypatch):
+    monkeypatch.setattr(tracking.time, "sleep", lambda seconds: None)
+    client = RefusingClient()
+    with pytest.raises(tracking.TrackingError) as raised:
+        write(client)
+    assert str(raised.value) == message
+    assert client.calls == tracking.RETRIES
