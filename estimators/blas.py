@@ -62,8 +62,7 @@ MIN_BLAS_SIZE = 1 << 15
 
 def axpy(a, x, y):
     """``y += a * x`` in place; ``x`` and ``y`` contiguous, of one size and dtype."""
-    _check(x, y)
-    function = _FUNCTIONS.get(("axpy", y.dtype.type)) if y.size >= MIN_BLAS_SIZE else None
+    function = _function("axpy", x, y)
     if function is None:
         y += a * x
     else:
@@ -72,13 +71,18 @@ def axpy(a, x, y):
 
 def axpby(a, x, b, y):
     """``y = a * x + b * y`` in place; ``x`` and ``y`` contiguous, of one size and dtype."""
-    _check(x, y)
-    function = _FUNCTIONS.get(("axpby", y.dtype.type)) if y.size >= MIN_BLAS_SIZE else None
+    function = _function("axpby", x, y)
     if function is None:
         y *= b
         y += a * x
     else:
         function(y.size, a, x.ctypes.data, 1, b, y.ctypes.data, 1)
+
+
+def _function(operation, x, y):
+    """The BLAS function for ``operation`` on these arrays, or None where numpy does it."""
+    _check(x, y)
+    return _FUNCTIONS.get((operation, y.dtype.type)) if y.size >= MIN_BLAS_SIZE else None
 
 
 def _check(x, y):
