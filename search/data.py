@@ -125,6 +125,7 @@ IMAGE_SOURCES = {
         image_shape=(32, 32, 3),
         hint=(f"{_SPLIT_NPZ_HINT} (x as N x 32 x 32 x 3) or the cifar-10-batches-py folder"
               " (data_batch_1..5 and test_batch)"),
+        shared_file="cifar10.npz",
     ),
 }
 
@@ -144,9 +145,9 @@ def load_arrays(name, path=None):
         ``fashion_mnist`` and ``cifar10`` are found at, in order: ``path``;
         the environment variable ``MNIST_PATH`` / ``FASHION_MNIST_PATH`` /
         ``CIFAR10_PATH``; conventional names under ``$DATA_DIR`` (e.g.
-        ``$DATA_DIR/mnist.npz`` or ``$DATA_DIR/mnist/``); for ``mnist`` only,
-        ``../shared/data/mnist.npz`` from the working directory and from the
-        repository root; for the two MNISTs, scikit-learn's OpenML cache.
+        ``$DATA_DIR/mnist.npz`` or ``$DATA_DIR/mnist/``); for ``mnist`` and
+        ``cifar10``, ``../shared/data/mnist.npz`` or ``cifar10.npz`` from the
+        working directory and from the repository root; for the two MNISTs, scikit-learn's OpenML cache.
         ``npz`` and ``csv`` are a user's own file given as ``path``.
     path : str or os.PathLike, optional
         A file or folder to read; required for ``npz`` and ``csv``.

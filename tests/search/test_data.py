@@ -340,7 +340,16 @@ def test_shared_mnist_next_to_the_repository_root(isolated):
 
     assert load_arrays("mnist")[0].shape == (5, 784)
     with pytest.raises(DataError, match="fashion_mnist data not found"):
-        load_arrays("fashion_mnist")  # the shared folder is only for mnist
+        load_arrays("fashion_mnist")  # the shared folder holds mnist and cifar10 only
+
+
+def test_shared_cifar10_next_to_the_repository_root(isolated):
+    shared = isolated.parent / "shared" / "data"
+    shared.mkdir(parents=True)
+    write_split_npz(shared / "cifar10.npz", mnist_like(n_train=5, shape=(32, 32, 3)))
+
+    X_train, _, _, _, image_shape = load_arrays("cifar10")
+    assert X_train.shape == (5, 3072) and image_shape == (32, 32, 3)
 
 
 def test_shared_mnist_next_to_the_working_directory(tmp_path, monkeypatch):
