@@ -2,6 +2,8 @@
 
 from .activations import Activation, register_activation
 from .gradcheck import check_gradients
+from .interrupts import propagate_interrupts
 from .mlp import DivergenceError, MLPClassifier
 
-__all__ = ["Activation", "DivergenceError", "MLPClassifier", "check_gradients", "register_activation"]
+__all__ = ["Activation", "DivergenceError", "MLPClassifier", "check_gradients", "propagate_interrupts",
+           "register_activation"]

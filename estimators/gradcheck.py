@@ -61,7 +61,7 @@ def check_gradients(estimator, X, y, sample_weight=None, epsilon=1e-6, max_entri
     X, Y = model._validate_input(X, y, incremental=False, reset=True)
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     model._random_state = np.random.RandomState(random_state)
-    model._initialize(X.shape[1], Y.shape[1])
+    model._initialize(X.shape[1], Y.shape[1], X.dtype)
     network = model._network
     network.loss_and_gradients(X, Y, model.alpha, sw)
     analytic = {name: grad.copy() for name, _, grad in network.named_parameters()}

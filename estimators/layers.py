@@ -7,7 +7,8 @@ leave a large buffer behind.
 """
 
 import numpy as np
-from scipy.special import expit
+from scipy import sparse
+from scipy.special import expit, xlogy
 
 from .blas import axpy
 
@@ -54,13 +55,19 @@ class Dense:
         if not training:
             return x @ self.coef + self.intercept
         self._x = x
-        out = self.buffers.get("out", (len(x), self.coef.shape[1]), self.coef.dtype)
-        np.matmul(x, self.coef, out=out)
+        out = self.buffers.get("out", (x.shape[0], self.coef.shape[1]), self.coef.dtype)
+        if sparse.issparse(x):  # the first layer of sparse input: scipy's product, dense result
+            out[...] = x @ self.coef
+        else:
+            np.matmul(x, self.coef, out=out)
         out += self.intercept
         return out
 
     def backward(self, grad):
-        np.matmul(self._x.T, grad, out=self.coef_grad)
+        if sparse.issparse(self._x):
+            self.coef_grad[...] = self._x.T @ grad
+        else:
+            np.matmul(self._x.T, grad, out=self.coef_grad)
         np.sum(grad, axis=0, out=self.intercept_grad)
         if not self.input_grad:
             return None
@@ -191,3 +198,41 @@ class SigmoidCrossEntropy(SoftmaxCrossEntropy):
         prob = np.clip(prob, eps, 1 - eps)
         per_sample = -(y * np.log(prob) + (1 - y) * np.log1p(-prob)).sum(axis=1)
         return float(np.average(per_sample, weights=sample_weight))
+
+
+class IdentitySquaredError(SoftmaxCrossEntropy):
+    """Identity output with half the squared error, as sklearn's regressor.
+
+    The loss is sklearn's ``0.5 * mean over outputs of the (weighted) mean
+    squared error`` and the gradient sklearn's ``prediction - y`` per sample,
+    so that the same numbers come out; with several outputs that gradient is
+    the one of the loss summed over outputs (sklearn's scaling, kept).
+    """
+
+    name = "identity"
+
+    def forward(self, z):
+        return z
+
+    def loss(self, prob, y, sample_weight=None):
+        return float(0.5 * np.average((y - prob) ** 2, weights=sample_weight, axis=0).mean())
+
+    def correct(self, prob, y):
+        return None  # no accuracy for a regression
+
+
+class ExpPoisson(IdentitySquaredError):
+    """Exponential output with half the Poisson deviance (sklearn's ``loss='poisson'``)."""
+
+    name = "exp"
+
+    def forward(self, z):
+        return np.exp(z, out=z)
+
+    def loss(self, prob, y, sample_weight=None):
+        deviance = xlogy(y, y / prob) - y + prob
+        return float(np.average(deviance, weights=sample_weight, axis=0).sum())
+
+
+OUTPUTS = {cls.name: cls for cls in (SoftmaxCrossEntropy, SigmoidCrossEntropy,
+                                     IdentitySquaredError, ExpPoisson)}

@@ -7,7 +7,7 @@ Batch norm before or after the activation is only the order of that list, so
 import numpy as np
 
 from .activations import make_activation
-from .layers import BatchNorm, Dense, Dropout, SigmoidCrossEntropy, SoftmaxCrossEntropy
+from .layers import OUTPUTS, BatchNorm, Dense, Dropout
 
 
 def hidden_block(units, activation, batch_norm, dropout, dtype, rng, slope, prelu_per):
@@ -25,13 +25,13 @@ def hidden_block(units, activation, batch_norm, dropout, dtype, rng, slope, prel
 
 
 class Network:
-    """A feed-forward classifier over shared ``coefs`` and ``intercepts`` arrays.
+    """A feed-forward network over shared ``coefs`` and ``intercepts`` arrays.
 
     Parameters
     ----------
     coefs, intercepts : list of ndarray
         Weights per Dense layer; the network trains them in place.
-    output : {'softmax', 'logistic'}
+    output : {'softmax', 'logistic', 'identity', 'exp'}
         The output activation, with its matching log loss.
     activation, slope, prelu_per, batch_norm, dropout :
         As the estimator's parameters of the same names.
@@ -54,12 +54,12 @@ class Network:
             self.layers += hidden_block(dense.coef.shape[1], activation, batch_norm,
                                         dropout, dtype, rng, slope, prelu_per)
         self.layers.append(self.dense[-1])
-        self.output = {"softmax": SoftmaxCrossEntropy, "logistic": SigmoidCrossEntropy}[output]()
+        self.output = OUTPUTS[output]()
         self.params = [p for layer in self.layers for p in layer.params]
         self.grads = [g for layer in self.layers for g in layer.grads]
 
     def forward(self, X, training=False):
-        """Class probabilities for ``X``."""
+        """The output (class probabilities, or predicted values) for ``X``."""
         for layer in self.layers:
             X = layer.forward(X, training)
         return self.output.forward(X)
@@ -92,6 +92,13 @@ class Network:
             for dense in self.dense:
                 dense.add_weight_decay(alpha / weight_sum)
         return loss, correct
+
+    def use_weights(self, coefs, intercepts):
+        """Train and predict with these arrays (of the current shapes) from now on."""
+        for dense, coef, intercept in zip(self.dense, coefs, intercepts):
+            dense.coef, dense.intercept = coef, intercept
+            dense.params = (coef, intercept)[:len(dense.params)]
+        self.params = [p for layer in self.layers for p in layer.params]
 
     def named_parameters(self):
         """``(name, param, grad)`` for every trained array: coef_0, gamma_1, slope_0..."""
@@ -140,4 +147,4 @@ class Network:
 
 
 def _weight_sum(X, sample_weight):
-    return len(X) if sample_weight is None else float(sample_weight.sum())
+    return X.shape[0] if sample_weight is None else float(sample_weight.sum())

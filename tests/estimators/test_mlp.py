@@ -139,7 +139,8 @@ def test_divergence_in_the_first_epoch_is_reported_as_epoch_one(digits):
 @pytest.mark.parametrize("param, value", [
     ("slope", float("nan")),
     ("slope", float("inf")),
-    ("solver", "lbfgs"),
+    ("solver", "newton"),
+    ("max_fun", 0),
     ("batch_norm", "middle"),
     ("dropout", 1.0),
     ("dropout", -0.1),
