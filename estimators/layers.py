@@ -51,6 +51,12 @@ class Dense:
         self.input_grad = input_grad
         self.buffers = Buffers()
 
+    def __setstate__(self, state):
+        # joblib restores arrays without their shared identity: link the tuples again.
+        self.__dict__.update(state)
+        n = len(self.params)
+        self.params, self.grads = (self.coef, self.intercept)[:n], (self.coef_grad, self.intercept_grad)[:n]
+
     def forward(self, x, training=True):
         if not training:
             return x @ self.coef + self.intercept
@@ -97,6 +103,10 @@ class BatchNorm:
         self.param_names = ("gamma", "beta")
         self.grads = (self.gamma_grad, self.beta_grad)
         self.momentum, self.eps = momentum, eps
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)  # as Dense's
+        self.params, self.grads = (self.gamma, self.beta), (self.gamma_grad, self.beta_grad)
 
     def forward(self, x, training=True):
         if not training:
@@ -162,11 +172,10 @@ class SoftmaxCrossEntropy:
         return z
 
     def loss(self, prob, y, sample_weight=None):
-        """Mean (or weighted mean) negative log likelihood; ``y`` is one-hot."""
+        """Mean (or weighted mean) negative log likelihood; ``y`` is one-hot (sklearn's formula)."""
         eps = np.finfo(prob.dtype).eps
-        picked = np.log(np.clip(prob, eps, 1 - eps))
-        per_sample = -(picked * y).sum(axis=1)
-        return float(np.average(per_sample, weights=sample_weight))
+        prob = np.clip(prob, eps, 1 - eps)
+        return float(-np.average(xlogy(y, prob), weights=sample_weight, axis=0).sum())
 
     def correct(self, prob, y):
         """How many rows have their most probable class right."""
@@ -176,8 +185,9 @@ class SoftmaxCrossEntropy:
         """Gradient with respect to the logits; overwrites ``prob``."""
         grad = np.subtract(prob, y, out=prob)
         if sample_weight is not None:
-            grad *= sample_weight[:, None]
-        grad /= grad.dtype.type(weight_sum)
+            grad *= sample_weight.reshape(-1, 1)
+        if weight_sum != 1:
+            grad /= grad.dtype.type(weight_sum)
         return grad
 
 
@@ -196,8 +206,8 @@ class SigmoidCrossEntropy(SoftmaxCrossEntropy):
     def loss(self, prob, y, sample_weight=None):
         eps = np.finfo(prob.dtype).eps
         prob = np.clip(prob, eps, 1 - eps)
-        per_sample = -(y * np.log(prob) + (1 - y) * np.log1p(-prob)).sum(axis=1)
-        return float(np.average(per_sample, weights=sample_weight))
+        per_output = xlogy(y, prob) + xlogy(1 - y, 1 - prob)
+        return float(-np.average(per_output, weights=sample_weight, axis=0).sum())
 
 
 class IdentitySquaredError(SoftmaxCrossEntropy):

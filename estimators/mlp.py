@@ -552,6 +552,11 @@ class BaseMLP(BaseEstimator):
             self._diverged(f"the loss is {self.loss_}" if not np.isfinite(self.loss_)
                            else "the parameters are no longer finite", len(self.history_) + 1)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if hasattr(self, "_optimizer") and hasattr(self, "_network"):
+            self._optimizer.params = self._network.params  # as the network's (joblib)
+
     def _forget_fit(self):
         """Leave the estimator unfitted: never half-trained and full of NaN."""
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:

@@ -58,6 +58,11 @@ class Network:
         self.params = [p for layer in self.layers for p in layer.params]
         self.grads = [g for layer in self.layers for g in layer.grads]
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)  # the layers' arrays, linked again (see Dense.__setstate__)
+        self.params = [p for layer in self.layers for p in layer.params]
+        self.grads = [g for layer in self.layers for g in layer.grads]
+
     def forward(self, X, training=False):
         """The output (class probabilities, or predicted values) for ``X``."""
         for layer in self.layers:
@@ -85,6 +90,9 @@ class Network:
         loss, prob = self.loss(X, Y, alpha, sample_weight)
         correct = self.output.correct(prob, Y)
         weight_sum = _weight_sum(X, sample_weight)
+        if prob.dtype == np.float64:
+            self._sklearn_order_gradients(prob, Y, alpha, sample_weight, weight_sum)
+            return loss, correct
         grad = self.output.backward(prob, Y, sample_weight, weight_sum)
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
@@ -92,6 +100,22 @@ class Network:
             for dense in self.dense:
                 dense.add_weight_decay(alpha / weight_sum)
         return loss, correct
+
+    def _sklearn_order_gradients(self, prob, Y, alpha, sample_weight, weight_sum):
+        """The same gradients in sklearn's order of operations, to its last bit.
+
+        sklearn divides by the number of samples last, after adding
+        ``alpha * coef``; float64 follows it (with the same BLAS calls) so that
+        training reproduces sklearn's exactly, which L-BFGS's line searches
+        need over many iterations. float32 keeps the cheaper order.
+        """
+        grad = self.output.backward(prob, Y, sample_weight, 1.0)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        for dense in self.dense:
+            dense.coef_grad += alpha * dense.coef
+        for array in self.grads:
+            array /= weight_sum
 
     def use_weights(self, coefs, intercepts):
         """Train and predict with these arrays (of the current shapes) from now on."""
