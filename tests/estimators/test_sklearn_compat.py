@@ -1,18 +1,22 @@
 """MLPClassifier as a scikit-learn estimator, and as a drop-in for sklearn's MLPClassifier."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from scipy import sparse
 from sklearn.neural_network import MLPClassifier as SklearnMLP
+from sklearn.neural_network import MLPRegressor as SklearnRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
-from estimators import MLPClassifier
+from estimators import MLPClassifier, MLPRegressor
 from estimators.mlp import init_weights
 
 SAMPLE_WEIGHT_REASON = (
@@ -96,15 +100,37 @@ def _pair(**params):
     return MLPClassifier(dtype="float64", **base), SklearnMLP(**base)
 
 
-def assert_same_fit(ours, theirs, X, y, sample_weight=None):
-    ours.fit(X, y, sample_weight=sample_weight)
-    theirs.fit(X, y, sample_weight=sample_weight)
+SAME = dict(rtol=1e-10, atol=1e-10)  # float64, the same operations: sklearn's numbers
+
+
+def assert_same_state(ours, theirs, X):
+    """The fitted attributes and predictions of ours equal sklearn's (to 1e-10)."""
     assert ours.n_iter_ == theirs.n_iter_
-    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-6, atol=1e-9)
-    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    if theirs.solver != "lbfgs":
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, **SAME)
+        assert ours.t_ == theirs.t_
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, **SAME)
+    if theirs.solver == "lbfgs":
+        pass  # sklearn's lbfgs keeps no validation scores
+    elif theirs.validation_scores_ is None:
+        assert ours.validation_scores_ is None
+    else:
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_, **SAME)
+        assert ours.best_validation_score_ == pytest.approx(theirs.best_validation_score_, rel=1e-10, abs=1e-10)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
+        np.testing.assert_allclose(a, b, **SAME)
+    if hasattr(theirs, "predict_proba"):
+        np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), **SAME)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X)) if hasattr(theirs, "classes_") \
+        else np.testing.assert_allclose(ours.predict(X), theirs.predict(X), **SAME)
+
+
+def assert_same_fit(ours, theirs, X, y, sample_weight=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y, sample_weight=sample_weight)
+        theirs.fit(X, y, sample_weight=sample_weight)
+    assert_same_state(ours, theirs, X)
 
 
 @pytest.mark.parametrize("learning_rate", ["constant", "invscaling", "adaptive"])
@@ -202,8 +228,7 @@ def test_same_partial_fit_as_sklearn(small_digits):
     for _ in range(3):
         ours.partial_fit(X, y, classes=np.arange(10))
         theirs.partial_fit(X, y, classes=np.arange(10))
-    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
-    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-6, atol=1e-9)
+    assert_same_state(ours, theirs, X)
 
 
 def test_warm_start_with_a_new_activation_as_sklearn(small_digits):
@@ -213,7 +238,7 @@ def test_warm_start_with_a_new_activation_as_sklearn(small_digits):
         est.fit(X, y)
         est.set_params(activation="tanh")
         est.fit(X, y)
-    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, **SAME)
 
 
 def test_warm_start_with_a_new_alpha_as_sklearn(small_digits):
@@ -224,7 +249,69 @@ def test_warm_start_with_a_new_alpha_as_sklearn(small_digits):
         est.set_params(alpha=5.0, learning_rate_init=0.01)
         est.fit(X, y)
     assert len(ours.loss_curve_) == 4
-    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, **SAME)
+
+
+def _targets(kind, y):
+    return {"multiclass": y,
+            "binary": y % 2,
+            "multilabel": np.stack([y % 2, y > 4, y % 3 == 0], axis=1).astype(int),
+            "regression": (y - 4.5) / 3.0,
+            "multioutput": np.stack([(y - 4.5) / 3.0, np.sin(y)], axis=1)}[kind]
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize("kind", ["multiclass", "binary", "multilabel", "regression", "multioutput"])
+def test_same_numbers_as_sklearn(kind, solver, early_stopping, shuffle, small_digits):
+    """Same params and seed, float64: sklearn's initial weights, batch order (each epoch
+    shuffles the previous order again), early-stopping split (stratified for one output
+    column only), and no extra draw from the random state."""
+    X, y = small_digits
+    y = _targets(kind, y)
+    params = dict(hidden_layer_sizes=(12, 7), solver=solver, early_stopping=early_stopping,
+                  shuffle=shuffle, random_state=3, max_iter=12, batch_size=50, alpha=1e-3,
+                  learning_rate_init=0.05 if solver == "sgd" else 0.01, validation_fraction=0.2)
+    if kind in ("regression", "multioutput"):
+        ours, theirs = MLPRegressor(dtype="float64", **params), SklearnRegressor(**params)
+    else:
+        ours, theirs = MLPClassifier(dtype="float64", **params), SklearnMLP(**params)
+    assert_same_fit(ours, theirs, X, y)
+
+
+@pytest.mark.parametrize("estimators", [(MLPClassifier, SklearnMLP), (MLPRegressor, SklearnRegressor)])
+def test_same_numbers_as_sklearn_in_float32_input_with_dtype_none(estimators, small_digits):
+    X, y = small_digits
+    ours_cls, theirs_cls = estimators
+    params = dict(hidden_layer_sizes=(9,), random_state=0, max_iter=4, solver="sgd")
+    ours, theirs = ours_cls(dtype=None, **params), theirs_cls(**params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X.astype(np.float32), y), theirs.fit(X.astype(np.float32), y)
+    assert ours.coefs_[0].dtype == theirs.coefs_[0].dtype == np.float32
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_same_numbers_as_sklearn_on_sparse_input(solver, small_digits):
+    X, y = small_digits
+    params = dict(hidden_layer_sizes=(10,), solver=solver, random_state=0, max_iter=8,
+                  learning_rate_init=0.05)
+    ours, theirs = MLPClassifier(dtype="float64", **params), SklearnMLP(**params)
+    assert_same_fit(ours, theirs, sparse.csr_matrix(X), y)
+
+
+def test_same_warm_start_and_partial_fit_with_shuffling_as_sklearn(small_digits):
+    X, y = small_digits
+    params = dict(hidden_layer_sizes=(8,), solver="sgd", random_state=1, max_iter=3,
+                  learning_rate_init=0.05, warm_start=True)
+    ours, theirs = MLPClassifier(dtype="float64", **params), SklearnMLP(**params)
+    for _ in range(2):
+        assert_same_fit(ours, theirs, X, y)
+    for _ in range(3):
+        ours.partial_fit(X, y), theirs.partial_fit(X, y)
+        assert_same_state(ours, theirs, X)
 
 
 # ------------------------------------------------------ the sklearn ecosystem
