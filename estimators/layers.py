@@ -177,6 +177,10 @@ class SoftmaxCrossEntropy:
         prob = np.clip(prob, eps, 1 - eps)
         return float(-np.average(xlogy(y, prob), weights=sample_weight, axis=0).sum())
 
+    def objective(self, prob, y, sample_weight=None):
+        """The function whose gradient ``backward`` gives: the loss, but see IdentitySquaredError."""
+        return self.loss(prob, y, sample_weight)
+
     def correct(self, prob, y):
         """How many rows have their most probable class right."""
         return int(np.count_nonzero(prob.argmax(axis=1) == y.argmax(axis=1)))
@@ -227,6 +231,10 @@ class IdentitySquaredError(SoftmaxCrossEntropy):
     def loss(self, prob, y, sample_weight=None):
         return float(0.5 * np.average((y - prob) ** 2, weights=sample_weight, axis=0).mean())
 
+    def objective(self, prob, y, sample_weight=None):
+        # sklearn's loss averages over outputs, its gradient does not: the loss summed over outputs
+        return self.loss(prob, y, sample_weight) * y.shape[1]
+
     def correct(self, prob, y):
         return None  # no accuracy for a regression
 
@@ -242,6 +250,9 @@ class ExpPoisson(IdentitySquaredError):
     def loss(self, prob, y, sample_weight=None):
         deviance = xlogy(y, y / prob) - y + prob
         return float(np.average(deviance, weights=sample_weight, axis=0).sum())
+
+    def objective(self, prob, y, sample_weight=None):
+        return self.loss(prob, y, sample_weight)  # summed over outputs, as its gradient
 
 
 OUTPUTS = {cls.name: cls for cls in (SoftmaxCrossEntropy, SigmoidCrossEntropy,

@@ -81,6 +81,15 @@ class Network:
             loss += 0.5 * alpha * self.squared_weight_norm() / _weight_sum(X, sample_weight)
         return loss, prob
 
+    def objective(self, X, Y, alpha=0.0, sample_weight=None):
+        """The function whose gradient :meth:`loss_and_gradients` gives (its loss, but for
+        several squared-error outputs: see layers.IdentitySquaredError)."""
+        prob = self.forward(X, training=True)
+        value = self.output.objective(prob, Y, sample_weight)
+        if alpha:
+            value += 0.5 * alpha * self.squared_weight_norm() / _weight_sum(X, sample_weight)
+        return value
+
     def loss_and_gradients(self, X, Y, alpha=0.0, sample_weight=None):
         """:meth:`loss` and the number of rows predicted right, with the gradients in ``self.grads``.
 
