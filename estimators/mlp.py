@@ -585,11 +585,12 @@ class BaseMLP(BaseEstimator):
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
-    """Multi-layer perceptron classifier trained by sgd or adam, in NumPy.
+    """Multi-layer perceptron classifier trained by lbfgs, sgd or adam, in NumPy.
 
-    Every parameter that ``sklearn.neural_network.MLPClassifier`` has (but
-    ``max_fun`` and ``solver='lbfgs'``) keeps its name, meaning and default, so
-    replacing the import keeps a script working. The rest are additions.
+    Every parameter that ``sklearn.neural_network.MLPClassifier`` has keeps
+    its name, meaning and default, so replacing the import keeps a script
+    working; with ``dtype=None`` and float64 data it computes sklearn's
+    numbers. The rest are additions.
 
     Parameters
     ----------
@@ -599,7 +600,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         A name registered in ``estimators.activations.ACTIVATIONS`` ('identity',
         'relu', 'leaky_relu', 'prelu', 'sigmoid' (alias 'logistic'), 'tanh',
         'lecun_tanh', 'elu', 'gelu', 'swish', or your own), or an instance.
-    solver : {'sgd', 'adam'}, default='adam'
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        'lbfgs' is scipy's L-BFGS-B on the full data, as sklearn's, for any
+        activation and batch norm; it refuses dropout and jitter (a random loss).
     alpha : float, default=1e-4
         L2 penalty, scaled as sklearn's: ``0.5 * alpha * ||W||^2 / batch_size``.
         The per-sample coefficient lambda of the textbooks is ``alpha / (2 * batch_size)``.
@@ -627,6 +630,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     beta_1, beta_2, epsilon : float
         Adam's parameters.
     n_iter_no_change : int, default=10
+    max_fun : int, default=15000
+        lbfgs's largest number of loss evaluations.
     slope : float, default=0.01
         Leaky ReLU's slope for negative inputs, any real number (1 makes it the
         identity); also PReLU's initial slope.
@@ -642,8 +647,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     cyclic_step_size : int, default=500
         Updates from ``eta_min`` to ``eta_max`` (the n_s of Smith's paper).
     weight_init : {'glorot_uniform', 'he_normal', 'lecun_normal'}, default='glorot_uniform'
-    dtype : {'float32', 'float64'}, default='float32'
-        Precision of the parameters and of the computation.
+    dtype : {'float32', 'float64'} or None, default='float32'
+        Precision of the parameters and of the computation. None follows the
+        input as sklearn does (float32 stays float32, anything else is
+        float64); float32, the fast path, is the default.
     callbacks : list of callables, default=None
         Each is called as ``callback(estimator, record)`` after every epoch,
         ``record`` being the epoch's entry of ``history_``; returning True
@@ -654,15 +661,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     classes_, coefs_, intercepts_, n_iter_, t_, loss_, loss_curve_, best_loss_,
     validation_scores_, best_validation_score_, n_features_in_, n_layers_,
     n_outputs_, out_activation_ :
-        As sklearn's.
+        As sklearn's: ``n_iter_`` counts the epochs of the last call, and
+        assigning ``coefs_`` or ``intercepts_`` changes the model. With lbfgs,
+        ``loss_curve_`` and ``history_`` have one entry per iteration (sklearn
+        keeps none).
     history_ : list of dict
-        One record per epoch: ``epoch``, ``train_loss``, ``train_accuracy``
+        One record per epoch, over every call: ``epoch``, ``train_loss``, ``train_accuracy``
         (over the epoch's batches, as the weights changed), ``learning_rate``,
         ``grad_norm_mean`` and ``grad_norm_max`` (per Dense layer, over the
         epoch's batches), ``prelu_slopes`` (per PReLU layer), ``seconds``, and
         with validation data ``val_loss`` and ``val_accuracy``.
     prelu_slopes_ : list of ndarray
         The learned slopes of each PReLU layer.
+
+    Notes
+    -----
+    Ctrl-C during sgd or adam warns "Training interrupted by user." and
+    returns, as sklearn; inside :func:`estimators.propagate_interrupts` it
+    propagates. A non-finite loss or weights raise :class:`DivergenceError`
+    (a ValueError, as sklearn's) and leave the estimator unfitted, except
+    with early stopping, where the best weights so far are kept.
 
     Examples
     --------
