@@ -131,6 +131,11 @@ class PReLU(Activation):
         self.params, self.grads = (self.alpha,), (self.alpha_grad,)
         self.param_names = ("slope",)
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)  # as Dense's
+        if hasattr(self, "alpha"):
+            self.params, self.grads = (self.alpha,), (self.alpha_grad,)
+
     def forward(self, x, training=True):
         self._x_negative = np.minimum(x, 0)
         # x + (alpha - 1) * min(x, 0) is x on the positive side and alpha*x below.
@@ -160,7 +165,8 @@ class Sigmoid(Activation):
         return self._y
 
     def backward(self, grad):
-        grad *= self._y * (1 - self._y)
+        grad *= self._y  # sklearn's order: the same bits
+        grad *= 1 - self._y
         return grad
 
 

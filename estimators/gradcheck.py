@@ -28,9 +28,9 @@ def check_gradients(estimator, X, y, sample_weight=None, epsilon=1e-6, max_entri
 
     Parameters
     ----------
-    estimator : MLPClassifier
-        Any configuration: activation, batch_norm, alpha, PReLU...
-    X, y : array-like
+    estimator : MLPClassifier or MLPRegressor
+        Any configuration: activation, batch_norm, alpha, PReLU, loss...
+    X, y : array-like or sparse matrix
         One batch; the loss is computed on all of it.
     sample_weight : array-like, default=None
     epsilon : float, default=1e-6
@@ -61,7 +61,7 @@ def check_gradients(estimator, X, y, sample_weight=None, epsilon=1e-6, max_entri
     X, Y = model._validate_input(X, y, incremental=False, reset=True)
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     model._random_state = np.random.RandomState(random_state)
-    model._initialize(X.shape[1], Y.shape[1])
+    model._initialize(X.shape[1], Y.shape[1], X.dtype)
     network = model._network
     network.loss_and_gradients(X, Y, model.alpha, sw)
     analytic = {name: grad.copy() for name, _, grad in network.named_parameters()}
@@ -79,8 +79,8 @@ def check_gradients(estimator, X, y, sample_weight=None, epsilon=1e-6, max_entri
 def _central_difference(network, flat, i, epsilon, X, Y, alpha, sw):
     saved = flat[i]
     flat[i] = saved + epsilon
-    up = network.loss(X, Y, alpha, sw)[0]
+    up = network.objective(X, Y, alpha, sw)
     flat[i] = saved - epsilon
-    down = network.loss(X, Y, alpha, sw)[0]
+    down = network.objective(X, Y, alpha, sw)
     flat[i] = saved
     return (up - down) / (2 * epsilon)

@@ -7,7 +7,8 @@ leave a large buffer behind.
 """
 
 import numpy as np
-from scipy.special import expit
+from scipy import sparse
+from scipy.special import expit, xlogy
 
 from .blas import axpy
 
@@ -50,17 +51,29 @@ class Dense:
         self.input_grad = input_grad
         self.buffers = Buffers()
 
+    def __setstate__(self, state):
+        # joblib restores arrays without their shared identity: link the tuples again.
+        self.__dict__.update(state)
+        n = len(self.params)
+        self.params, self.grads = (self.coef, self.intercept)[:n], (self.coef_grad, self.intercept_grad)[:n]
+
     def forward(self, x, training=True):
         if not training:
             return x @ self.coef + self.intercept
         self._x = x
-        out = self.buffers.get("out", (len(x), self.coef.shape[1]), self.coef.dtype)
-        np.matmul(x, self.coef, out=out)
+        out = self.buffers.get("out", (x.shape[0], self.coef.shape[1]), self.coef.dtype)
+        if sparse.issparse(x):  # the first layer of sparse input: scipy's product, dense result
+            out[...] = x @ self.coef
+        else:
+            np.matmul(x, self.coef, out=out)
         out += self.intercept
         return out
 
     def backward(self, grad):
-        np.matmul(self._x.T, grad, out=self.coef_grad)
+        if sparse.issparse(self._x):
+            self.coef_grad[...] = self._x.T @ grad
+        else:
+            np.matmul(self._x.T, grad, out=self.coef_grad)
         np.sum(grad, axis=0, out=self.intercept_grad)
         if not self.input_grad:
             return None
@@ -90,6 +103,10 @@ class BatchNorm:
         self.param_names = ("gamma", "beta")
         self.grads = (self.gamma_grad, self.beta_grad)
         self.momentum, self.eps = momentum, eps
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)  # as Dense's
+        self.params, self.grads = (self.gamma, self.beta), (self.gamma_grad, self.beta_grad)
 
     def forward(self, x, training=True):
         if not training:
@@ -155,11 +172,14 @@ class SoftmaxCrossEntropy:
         return z
 
     def loss(self, prob, y, sample_weight=None):
-        """Mean (or weighted mean) negative log likelihood; ``y`` is one-hot."""
+        """Mean (or weighted mean) negative log likelihood; ``y`` is one-hot (sklearn's formula)."""
         eps = np.finfo(prob.dtype).eps
-        picked = np.log(np.clip(prob, eps, 1 - eps))
-        per_sample = -(picked * y).sum(axis=1)
-        return float(np.average(per_sample, weights=sample_weight))
+        prob = np.clip(prob, eps, 1 - eps)
+        return float(-np.average(xlogy(y, prob), weights=sample_weight, axis=0).sum())
+
+    def objective(self, prob, y, sample_weight=None):
+        """The function whose gradient ``backward`` gives: the loss, but see IdentitySquaredError."""
+        return self.loss(prob, y, sample_weight)
 
     def correct(self, prob, y):
         """How many rows have their most probable class right."""
@@ -169,8 +189,9 @@ class SoftmaxCrossEntropy:
         """Gradient with respect to the logits; overwrites ``prob``."""
         grad = np.subtract(prob, y, out=prob)
         if sample_weight is not None:
-            grad *= sample_weight[:, None]
-        grad /= grad.dtype.type(weight_sum)
+            grad *= sample_weight.reshape(-1, 1)
+        if weight_sum != 1:
+            grad /= grad.dtype.type(weight_sum)
         return grad
 
 
@@ -189,5 +210,50 @@ class SigmoidCrossEntropy(SoftmaxCrossEntropy):
     def loss(self, prob, y, sample_weight=None):
         eps = np.finfo(prob.dtype).eps
         prob = np.clip(prob, eps, 1 - eps)
-        per_sample = -(y * np.log(prob) + (1 - y) * np.log1p(-prob)).sum(axis=1)
-        return float(np.average(per_sample, weights=sample_weight))
+        per_output = xlogy(y, prob) + xlogy(1 - y, 1 - prob)
+        return float(-np.average(per_output, weights=sample_weight, axis=0).sum())
+
+
+class IdentitySquaredError(SoftmaxCrossEntropy):
+    """Identity output with half the squared error, as sklearn's regressor.
+
+    The loss is sklearn's ``0.5 * mean over outputs of the (weighted) mean
+    squared error`` and the gradient sklearn's ``prediction - y`` per sample,
+    so that the same numbers come out; with several outputs that gradient is
+    the one of the loss summed over outputs (sklearn's scaling, kept).
+    """
+
+    name = "identity"
+
+    def forward(self, z):
+        return z
+
+    def loss(self, prob, y, sample_weight=None):
+        return float(0.5 * np.average((y - prob) ** 2, weights=sample_weight, axis=0).mean())
+
+    def objective(self, prob, y, sample_weight=None):
+        # sklearn's loss averages over outputs, its gradient does not: the loss summed over outputs
+        return self.loss(prob, y, sample_weight) * y.shape[1]
+
+    def correct(self, prob, y):
+        return None  # no accuracy for a regression
+
+
+class ExpPoisson(IdentitySquaredError):
+    """Exponential output with half the Poisson deviance (sklearn's ``loss='poisson'``)."""
+
+    name = "exp"
+
+    def forward(self, z):
+        return np.exp(z, out=z)
+
+    def loss(self, prob, y, sample_weight=None):
+        deviance = xlogy(y, y / prob) - y + prob
+        return float(np.average(deviance, weights=sample_weight, axis=0).sum())
+
+    def objective(self, prob, y, sample_weight=None):
+        return self.loss(prob, y, sample_weight)  # summed over outputs, as its gradient
+
+
+OUTPUTS = {cls.name: cls for cls in (SoftmaxCrossEntropy, SigmoidCrossEntropy,
+                                     IdentitySquaredError, ExpPoisson)}

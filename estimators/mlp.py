@@ -1,11 +1,17 @@
-"""MLPClassifier: a drop-in superset of ``sklearn.neural_network.MLPClassifier``."""
+"""The multi-layer perceptrons: a shared base, and ``MLPClassifier``.
+
+``BaseMLP`` holds what the classifier and ``MLPRegressor`` (estimators.regressor)
+share: the parameters, input checks, the network, the per-batch training loop
+of sgd and adam, L-BFGS (estimators.lbfgs), early stopping and the history.
+"""
 
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
@@ -16,18 +22,24 @@ from sklearn.utils._param_validation import (
     Options,
     StrOptions,
 )
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
+from . import lbfgs
 from .activations import ACTIVATIONS, Activation
+from .interrupts import interrupts_propagate
 from .network import Network
 from .optimizers import make_optimizer
 
+SPARSE_FORMATS = ["csr", "csc"]
 
-class DivergenceError(ArithmeticError):
+
+class DivergenceError(ArithmeticError, ValueError):
     """Training produced a non-finite loss or non-finite parameters.
 
-    Its ``history`` attribute holds the epochs recorded before it happened.
+    A ``ValueError`` too, as sklearn's error for non-finite weights. Its
+    ``history`` attribute holds the epochs recorded before it happened.
     """
 
     history = ()
@@ -52,101 +64,18 @@ def init_weights(rng, fan_in, fan_out, method, activation, dtype):
     return coef.astype(dtype), intercept.astype(dtype)
 
 
-class MLPClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-layer perceptron classifier trained by sgd or adam, in NumPy.
+def _trainable(array, dtype):
+    """``array`` itself when it can be trained in place, else a copy that can."""
+    return np.require(np.asarray(array, dtype=dtype), requirements=["C", "W"])
 
-    Every parameter that ``sklearn.neural_network.MLPClassifier`` has (but
-    ``max_fun`` and ``solver='lbfgs'``) keeps its name, meaning and default, so
-    replacing the import keeps a script working. The rest are additions.
 
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of int or int, default=(100,)
-        Units of each hidden layer.
-    activation : str or Activation, default='relu'
-        A name registered in ``estimators.activations.ACTIVATIONS`` ('identity',
-        'relu', 'leaky_relu', 'prelu', 'sigmoid' (alias 'logistic'), 'tanh',
-        'lecun_tanh', 'elu', 'gelu', 'swish', or your own), or an instance.
-    solver : {'sgd', 'adam'}, default='adam'
-    alpha : float, default=1e-4
-        L2 penalty, scaled as sklearn's: ``0.5 * alpha * ||W||^2 / batch_size``.
-        The per-sample coefficient lambda of the textbooks is ``alpha / (2 * batch_size)``.
-    batch_size : int or 'auto', default='auto'
-        'auto' is ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cyclic'}, default='constant'
-        sgd's schedule, as sklearn's; 'cyclic' is the triangular cyclical rate
-        between ``cyclic_bounds`` with half-period ``cyclic_step_size`` updates,
-        followed by sgd and adam alike.
-    learning_rate_init : float, default=0.001
-    power_t : float, default=0.5
-    max_iter : int, default=200
-        Epochs.
-    shuffle : bool, default=True
-    random_state : int, RandomState instance or None, default=None
-    tol : float, default=1e-4
-    verbose : bool, default=False
-    warm_start : bool, default=False
-    momentum : float, default=0.9
-    nesterovs_momentum : bool, default=True
-    early_stopping : bool, default=False
-        Stop when the validation accuracy stops improving; the validation set
-        is ``validation_data`` when ``fit`` gets one, else a split of X.
-    validation_fraction : float, default=0.1
-    beta_1, beta_2, epsilon : float
-        Adam's parameters.
-    n_iter_no_change : int, default=10
-    slope : float, default=0.01
-        Leaky ReLU's slope for negative inputs, any real number (1 makes it the
-        identity); also PReLU's initial slope.
-    prelu_per : {'layer', 'unit'}, default='layer'
-        One learned PReLU slope per hidden layer, or one per unit.
-    batch_norm : {None, 'before', 'after'}, default=None
-        Batch normalization of each hidden layer, before or after its activation.
-    dropout : float in [0, 1), default=0.0
-        Inverted dropout rate on hidden activations, while training.
-    jitter : float, default=0.0
-        Standard deviation of Gaussian noise added to each training batch.
-    cyclic_bounds : tuple (eta_min, eta_max), default=(1e-5, 1e-1)
-    cyclic_step_size : int, default=500
-        Updates from ``eta_min`` to ``eta_max`` (the n_s of Smith's paper).
-    weight_init : {'glorot_uniform', 'he_normal', 'lecun_normal'}, default='glorot_uniform'
-    dtype : {'float32', 'float64'}, default='float32'
-        Precision of the parameters and of the computation.
-    callbacks : list of callables, default=None
-        Each is called as ``callback(estimator, record)`` after every epoch,
-        ``record`` being the epoch's entry of ``history_``; returning True
-        stops training.
-
-    Attributes
-    ----------
-    classes_, coefs_, intercepts_, n_iter_, t_, loss_, loss_curve_, best_loss_,
-    validation_scores_, best_validation_score_, n_features_in_, n_layers_,
-    n_outputs_, out_activation_ :
-        As sklearn's.
-    history_ : list of dict
-        One record per epoch: ``epoch``, ``train_loss``, ``train_accuracy``
-        (over the epoch's batches, as the weights changed), ``learning_rate``,
-        ``grad_norm_mean`` and ``grad_norm_max`` (per Dense layer, over the
-        epoch's batches), ``prelu_slopes`` (per PReLU layer), ``seconds``, and
-        with validation data ``val_loss`` and ``val_accuracy``.
-    prelu_slopes_ : list of ndarray
-        The learned slopes of each PReLU layer.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from estimators import MLPClassifier
-    >>> X, y = load_digits(return_X_y=True)
-    >>> clf = MLPClassifier((64,), activation="leaky_relu", slope=-0.5,
-    ...                     batch_norm="before", max_iter=20, random_state=0)
-    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.95
-    True
-    """
+class BaseMLP(BaseEstimator):
+    """What MLPClassifier and MLPRegressor share; use one of them."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(ACTIVATIONS.keys()), Activation],
-        "solver": [StrOptions({"sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cyclic"})],
@@ -166,6 +95,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "slope": [Interval(Real, None, None, closed="neither")],
         "prelu_per": [StrOptions({"layer", "unit"})],
         "batch_norm": [None, StrOptions({"before", "after"})],
@@ -174,9 +104,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         "cyclic_bounds": [tuple, list],
         "cyclic_step_size": [Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions({"glorot_uniform", "he_normal", "lecun_normal"})],
-        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
         "callbacks": [None, list],
     }
+
+    #: The validation score of early stopping, as a ``history_`` key.
+    _score_name = "val_score"
 
     def __init__(
         self,
@@ -203,6 +136,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         slope=0.01,
         prelu_per="layer",
         batch_norm=None,
@@ -236,6 +170,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.slope = slope
         self.prelu_per = prelu_per
         self.batch_norm = batch_norm
@@ -255,26 +190,519 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
         validation_data : tuple (X_val, y_val), default=None
-            Scored after every epoch (``val_loss``, ``val_accuracy`` in
+            Scored after every epoch (``val_loss`` and the score in
             ``history_``); used for early stopping instead of a split.
 
         Returns
         -------
-        self : MLPClassifier
+        self : object
         """
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
+    def _check_solver(self):
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
+
+    def _fit(self, X, y, sample_weight, incremental, validation_data=None):
+        self._check_added_params()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if self.jitter and sparse.issparse(X):
+            raise ValueError(f"jitter={self.jitter} adds dense noise: it needs dense X, "
+                             "got a sparse matrix")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(X.shape[1], Y.shape[1], X.dtype)
+        else:
+            self._sync_network()
+        try:
+            # Overflow is caught by the divergence check, which says more than NumPy's warning.
+            with np.errstate(over="ignore", invalid="ignore"):
+                if self.solver == "lbfgs":
+                    self._fit_lbfgs(X, Y, sample_weight, validation_data)
+                else:
+                    self._fit_stochastic(X, Y, sample_weight, validation_data, incremental)
+        except DivergenceError as error:
+            error.history = self.history_  # what was measured before it diverged
+            self._forget_fit()
+            raise
+        finally:
+            if hasattr(self, "_network"):
+                self._network.release_buffers()
+        return self
+
+    def _check_added_params(self):
+        bounds = self.cyclic_bounds
+        if (len(bounds) != 2 or not all(isinstance(b, Real) and np.isfinite(b) for b in bounds)
+                or not 0 < bounds[0] < bounds[1]):
+            raise InvalidParameterError(
+                f"The 'cyclic_bounds' parameter of {type(self).__name__} must be a pair "
+                f"(eta_min, eta_max) with 0 < eta_min < eta_max. Got {bounds!r} instead."
+            )
+        if self.solver == "lbfgs" and (self.dropout or self.jitter):
+            raise ValueError(
+                f"solver='lbfgs' needs a deterministic loss, but dropout={self.dropout} and "
+                f"jitter={self.jitter} make it random: set both to 0 or use 'sgd' or 'adam'")
+
+    def _input_dtype(self, reset):
+        """The dtype X is converted to: the network's once there is one, else ``dtype``'s."""
+        if not reset and hasattr(self, "coefs_") and len(self.coefs_):
+            return np.asarray(self.coefs_[0]).dtype
+        if self.dtype is None:
+            return (np.float64, np.float32)  # as sklearn: float32 stays, the rest is float64
+        return np.dtype(self.dtype)
+
+    def _validate_X(self, X, reset=False):
+        return validate_data(self, X, accept_sparse=SPARSE_FORMATS, reset=reset,
+                             dtype=self._input_dtype(reset))
+
+    def _initialize(self, n_features, n_outputs, dtype):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        units = [n_features, *sizes, n_outputs]
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(units)
+        self.out_activation_ = self._output_activation()
+        name = self.activation if isinstance(self.activation, str) else None
+        weights = [init_weights(self._random_state, a, b, self.weight_init, name, dtype)
+                   for a, b in zip(units[:-1], units[1:])]
+        self.coefs_ = [w for w, _ in weights]
+        self.intercepts_ = [b for _, b in weights]
+        self._noise = None  # drawn when dropout or jitter first need it: no extra draw otherwise
+        self._build_network()
+        self._reset_training_state()
+
+    def _reset_training_state(self):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.history_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.best_loss_ = None if self.early_stopping else np.inf
+        self._no_improvement_count = 0
+
+    def _noise_source(self):
+        """The generator of dropout masks and jitter, seeded from ``random_state`` at first use."""
+        if getattr(self, "_noise", None) is None:
+            self._noise = np.random.default_rng(self._random_state.randint(np.iinfo(np.int32).max))
+        return self._noise
+
+    def _layer_options(self):
+        activation = self.activation if isinstance(self.activation, str) else repr(self.activation)
+        return (activation, self.slope, self.prelu_per, self.batch_norm, self.dropout)
+
+    def _build_network(self):
+        """The layers around ``coefs_`` and ``intercepts_`` (which they train in place)."""
+        rng = self._noise_source() if self.dropout else None
+        self._network = Network(
+            self.coefs_, self.intercepts_, self.out_activation_, self.activation,
+            self.slope, self.prelu_per, self.batch_norm, self.dropout, rng,
+        )
+        self._network_options = self._layer_options()
+        self._best_state = None  # early stopping's best weights, for these layers
+
+    def _sync_network(self):
+        """Make the network the one of ``coefs_`` and ``intercepts_``, as the user may have set them."""
+        network = getattr(self, "_network", None)
+        arrays = [d.coef for d in network.dense] + [d.intercept for d in network.dense] if network else []
+        if [id(a) for a in arrays] != [id(a) for a in list(self.coefs_) + list(self.intercepts_)]:
+            self._adopt_weights()
+        elif self._layer_options() != self._network_options:
+            self._build_network()  # warm start with a new activation: as sklearn, over the kept weights
+
+    def _adopt_weights(self):
+        """Train and predict with ``coefs_`` and ``intercepts_`` that were assigned, not learned."""
+        network = getattr(self, "_network", None)
+        shapes = [np.shape(a) for a in list(self.coefs_) + list(self.intercepts_)]
+        if network and shapes == [a.shape for a in [d.coef for d in network.dense]
+                                  + [d.intercept for d in network.dense]]:
+            # The same layout: keep the layers (batch norm statistics, PReLU slopes).
+            dtype = network.dense[0].coef.dtype
+            self.coefs_, self.intercepts_ = ([_trainable(a, dtype) for a in arrays]
+                                             for arrays in (self.coefs_, self.intercepts_))
+            network.use_weights(self.coefs_, self.intercepts_)
+            self.__dict__.pop("_optimizer", None)
+            return
+        dtype = np.asarray(self.coefs_[0]).dtype
+        dtype = dtype if dtype in (np.float32, np.float64) else np.float64
+        self.coefs_ = [np.array(c, dtype=dtype, order="C", ndmin=2) for c in self.coefs_]
+        self.intercepts_ = [np.array(b, dtype=dtype, ndmin=1) for b in self.intercepts_]
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = self.coefs_[-1].shape[1]
+        if not hasattr(self, "out_activation_"):
+            self.out_activation_ = self._output_activation()
+        if not hasattr(self, "history_"):
+            saved = {k: getattr(self, k) for k in ("n_iter_", "t_", "loss_curve_", "best_loss_")
+                     if hasattr(self, k)}
+            self._reset_training_state()
+            vars(self).update(saved)
+        self._build_network()
+        self.__dict__.pop("_optimizer", None)
+
+    def _split(self, X, Y, sample_weight, validation_data):
+        """``(X, Y, weights)`` to train on and ``(X, y, Y, weights)`` to score, or None.
+
+        As sklearn: the early-stopping split draws from ``random_state`` after
+        the initial weights, and is stratified only for a single output column.
+        """
+        if validation_data is not None:
+            X_val, Y_val, y_val = self._validate_validation_data(*validation_data, X.dtype)
+            return (X, Y, sample_weight), (X_val, y_val, Y_val, None)
+        if not self.early_stopping or self.solver == "lbfgs":
+            return (X, Y, sample_weight), None
+        stratify = Y.astype(bool) if is_classifier(self) and self.n_outputs_ == 1 else None
+        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+        parts = train_test_split(*arrays, random_state=self._random_state,
+                                 test_size=self.validation_fraction, stratify=stratify)
+        if parts[1].shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+        weights = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        return (parts[0], parts[2], weights[0]), (parts[1], self._targets(parts[3]), parts[3], weights[1])
+
+    # ------------------------------------------------------------- training
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                          "It is going to be clipped")
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _fit_stochastic(self, X, Y, sample_weight, validation_data, incremental):
+        network = self._network
+        if (not incremental or not hasattr(self, "_optimizer")
+                or self._optimizer.params is not network.params):
+            self._optimizer = make_optimizer(self, network.params)
+        if sparse.issparse(X):
+            X = X.tocsr()  # batches are rows
+        train, val = self._split(X, Y, sample_weight, validation_data)
+        if val is not None and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+        if self.early_stopping and self._best_state is None:
+            self._best_state = network.snapshot()  # as sklearn: the initial weights are the first best
+        try:
+            self._train(train, val, incremental)
+        except KeyboardInterrupt:
+            if interrupts_propagate():
+                raise
+            warnings.warn("Training interrupted by user.")
+        if self.early_stopping:
+            network.restore(self._best_state)
+
+    def _train(self, train, val, incremental):
+        X, Y, weights = train
+        n_samples = X.shape[0]
+        batch_size = self._batch_size(n_samples)
+        order = np.arange(n_samples)
+        self.n_iter_ = 0  # as sklearn: the epochs of this call
+        for _ in range(1 if incremental else self.max_iter):
+            started = time.perf_counter()
+            if self.shuffle:  # sklearn's draw: the previous order, shuffled again
+                order = order[self._random_state.permutation(n_samples)]
+            try:
+                record = self._run_epoch(X, Y, weights, batch_size, order)
+            except DivergenceError as error:
+                if not self.early_stopping:
+                    raise
+                # The best weights so far are kept, as sklearn does with a non-finite score.
+                self.validation_scores_.append(float("nan"))
+                warnings.warn(f"{error} The best weights so far are kept.", ConvergenceWarning)
+                return
+            if val is not None:
+                record.update(self._score_validation(*val))
+            record["seconds"] = time.perf_counter() - started
+            self.history_.append(record)
+            if self._end_epoch(record, val):
+                return
+        if not incremental:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                          "reached and the optimization hasn't converged yet.",
+                          ConvergenceWarning)
+
+    def _run_epoch(self, X, Y, weights, batch_size, order):
+        """One pass over the data in ``order``; returns the epoch's record without validation."""
+        network, optimizer = self._network, self._optimizer
+        dense = not sparse.issparse(X)
+        if dense:
+            X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+        Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+        total_loss, total_correct, norms = 0.0, 0, []
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            xb = np.take(X, index, axis=0, out=X_batch[:len(index)]) if dense else X[index]
+            yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)])
+            if self.jitter:
+                noise = self._noise_source().standard_normal(xb.shape, dtype=xb.dtype)
+                xb += noise * xb.dtype.type(self.jitter)
+            wb = None if weights is None else weights[index]
+            loss, correct = network.loss_and_gradients(xb, yb, self.alpha, wb)
+            if not np.isfinite(loss):
+                self._diverged(f"the loss is {loss}", len(self.history_) + 1)
+            norms.append(network.weight_gradient_norms())
+            optimizer.update(network.grads)
+            total_loss += loss * len(index)
+            total_correct = None if correct is None else total_correct + correct
+        if not network.is_finite():
+            self._diverged("the parameters are no longer finite", len(self.history_) + 1)
+        return self._epoch_record(X.shape[0], total_loss, total_correct, norms)
+
+    def _epoch_record(self, n_samples, total_loss, total_correct, norms):
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        self.loss_ = total_loss / n_samples
+        self.loss_curve_.append(self.loss_)
+        norms = np.asarray(norms)
+        record = {"epoch": len(self.history_) + 1, "train_loss": self.loss_}
+        if total_correct is not None:
+            record["train_accuracy"] = total_correct / n_samples
+        record.update({
+            "learning_rate": float(self._optimizer.schedule.rate),
+            "grad_norm_mean": norms.mean(axis=0).tolist(),
+            "grad_norm_max": norms.max(axis=0).tolist(),
+            "prelu_slopes": [s.tolist() for s in self._network.prelu_slopes()],
+        })
+        return record
+
+    def _diverged(self, what, epoch):
+        activation = self.activation if isinstance(self.activation, str) else repr(self.activation)
+        raise DivergenceError(
+            f"Training diverged at epoch {epoch}: {what} "
+            f"(activation={activation!r}, slope={self.slope}, solver={self.solver!r}, "
+            f"learning_rate_init={self.learning_rate_init}). Lower the learning rate or the slope. "
+            "Solver produced non-finite parameter weights. The input data may contain large "
+            "values and need to be preprocessed."
+        )
+
+    def _end_epoch(self, record, val):
+        """Bookkeeping after an epoch, as sklearn's; returns True to stop."""
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+        if val is not None:
+            self.validation_scores_.append(record[self._score_name])
+        if self.early_stopping:
+            improved = self._early_stopping_step(record[self._score_name])
+            what = "Validation score"
+        else:
+            improved = self.loss_ <= self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, self.loss_)
+            if val is not None:
+                self.best_validation_score_ = max(self.best_validation_score_, record[self._score_name])
+            what = "Training loss"
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        self._optimizer.schedule.epoch_end(self.t_)
+        stop = any([bool(callback(self, record)) for callback in self.callbacks or []])
+        if self._no_improvement_count > self.n_iter_no_change:
+            message = (f"{what} did not improve more than tol={self.tol:f} for "
+                       f"{self.n_iter_no_change} consecutive epochs.")
+            if self._optimizer.schedule.plateau(self.verbose, message):
+                return True
+            self._no_improvement_count = 0
+        return stop
+
+    def _early_stopping_step(self, score):
+        """Keep the best weights; returns whether ``score`` improved by ``tol``."""
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        improved = not score < self.best_validation_score_ + self.tol  # NaN counts as improved, as sklearn
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_state = self._network.snapshot()  # kept across warm starts, as sklearn
+        return improved
+
+    def _fit_lbfgs(self, X, Y, sample_weight, validation_data):
+        """Full-batch L-BFGS-B, as sklearn's (no early-stopping split; ``validation_data`` is scored)."""
+        (X, Y, sample_weight), val = self._split(X, Y, sample_weight, validation_data)
+        if val is not None and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+        started = [time.perf_counter()]
+
+        def on_iteration(loss):
+            record = {"epoch": len(self.history_) + 1, "train_loss": loss,
+                      "prelu_slopes": [s.tolist() for s in self._network.prelu_slopes()]}
+            if val is not None:
+                record.update(self._score_validation(*val))
+                self.validation_scores_.append(record[self._score_name])
+                self.best_validation_score_ = max(self.best_validation_score_, record[self._score_name])
+            record["seconds"] = time.perf_counter() - started[0]
+            started[0] = time.perf_counter()
+            self.history_.append(record)
+            self.loss_curve_.append(loss)
+            return any([bool(callback(self, record)) for callback in self.callbacks or []])
+
+        result, self.n_iter_ = lbfgs.minimize(self, X, Y, sample_weight, on_iteration)
+        self.loss_ = float(result.fun)
+        if not (np.isfinite(self.loss_) and self._network.is_finite()):
+            self._diverged(f"the loss is {self.loss_}" if not np.isfinite(self.loss_)
+                           else "the parameters are no longer finite", len(self.history_) + 1)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if hasattr(self, "_optimizer") and hasattr(self, "_network"):
+            self._optimizer.params = self._network.params  # as the network's (joblib)
+
+    def _forget_fit(self):
+        """Leave the estimator unfitted: never half-trained and full of NaN."""
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
+            delattr(self, name)
+        for name in ("_network", "_optimizer", "_label_binarizer", "_best_state", "_network_options"):
+            self.__dict__.pop(name, None)
+
+    # -------------------------------------------------------------- predict
+
+    def _forward(self, X):
+        """The network's output for ``X`` (checked), with the current ``coefs_``."""
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        self._sync_network()
+        return self._network.forward(X)
+
+    @property
+    def prelu_slopes_(self):
+        check_is_fitted(self)
+        return self._network.prelu_slopes()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = not self.jitter  # dense noise needs dense input
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """Multi-layer perceptron classifier trained by lbfgs, sgd or adam, in NumPy.
+
+    Every parameter that ``sklearn.neural_network.MLPClassifier`` has keeps
+    its name, meaning and default, so replacing the import keeps a script
+    working; with ``dtype=None`` and float64 data it computes sklearn's
+    numbers. The rest are additions.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int or int, default=(100,)
+        Units of each hidden layer.
+    activation : str or Activation, default='relu'
+        A name registered in ``estimators.activations.ACTIVATIONS`` ('identity',
+        'relu', 'leaky_relu', 'prelu', 'sigmoid' (alias 'logistic'), 'tanh',
+        'lecun_tanh', 'elu', 'gelu', 'swish', or your own), or an instance.
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        'lbfgs' is scipy's L-BFGS-B on the full data, as sklearn's, for any
+        activation and batch norm; it refuses dropout and jitter (a random loss).
+    alpha : float, default=1e-4
+        L2 penalty, scaled as sklearn's: ``0.5 * alpha * ||W||^2 / batch_size``.
+        The per-sample coefficient lambda of the textbooks is ``alpha / (2 * batch_size)``.
+    batch_size : int or 'auto', default='auto'
+        'auto' is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cyclic'}, default='constant'
+        sgd's schedule, as sklearn's; 'cyclic' is the triangular cyclical rate
+        between ``cyclic_bounds`` with half-period ``cyclic_step_size`` updates,
+        followed by sgd and adam alike.
+    learning_rate_init : float, default=0.001
+    power_t : float, default=0.5
+    max_iter : int, default=200
+        Epochs.
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+    tol : float, default=1e-4
+    verbose : bool, default=False
+    warm_start : bool, default=False
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Stop when the validation accuracy stops improving; the validation set
+        is ``validation_data`` when ``fit`` gets one, else a split of X.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float
+        Adam's parameters.
+    n_iter_no_change : int, default=10
+    max_fun : int, default=15000
+        lbfgs's largest number of loss evaluations.
+    slope : float, default=0.01
+        Leaky ReLU's slope for negative inputs, any real number (1 makes it the
+        identity); also PReLU's initial slope.
+    prelu_per : {'layer', 'unit'}, default='layer'
+        One learned PReLU slope per hidden layer, or one per unit.
+    batch_norm : {None, 'before', 'after'}, default=None
+        Batch normalization of each hidden layer, before or after its activation.
+    dropout : float in [0, 1), default=0.0
+        Inverted dropout rate on hidden activations, while training.
+    jitter : float, default=0.0
+        Standard deviation of Gaussian noise added to each training batch.
+    cyclic_bounds : tuple (eta_min, eta_max), default=(1e-5, 1e-1)
+    cyclic_step_size : int, default=500
+        Updates from ``eta_min`` to ``eta_max`` (the n_s of Smith's paper).
+    weight_init : {'glorot_uniform', 'he_normal', 'lecun_normal'}, default='glorot_uniform'
+    dtype : {'float32', 'float64'} or None, default='float32'
+        Precision of the parameters and of the computation. None follows the
+        input as sklearn does (float32 stays float32, anything else is
+        float64); float32, the fast path, is the default.
+    callbacks : list of callables, default=None
+        Each is called as ``callback(estimator, record)`` after every epoch,
+        ``record`` being the epoch's entry of ``history_``; returning True
+        stops training.
+
+    Attributes
+    ----------
+    classes_, coefs_, intercepts_, n_iter_, t_, loss_, loss_curve_, best_loss_,
+    validation_scores_, best_validation_score_, n_features_in_, n_layers_,
+    n_outputs_, out_activation_ :
+        As sklearn's: ``n_iter_`` counts the epochs of the last call, and
+        assigning ``coefs_`` or ``intercepts_`` changes the model. With lbfgs,
+        ``loss_curve_`` and ``history_`` have one entry per iteration (sklearn
+        keeps none).
+    history_ : list of dict
+        One record per epoch, over every call: ``epoch``, ``train_loss``, ``train_accuracy``
+        (over the epoch's batches, as the weights changed), ``learning_rate``,
+        ``grad_norm_mean`` and ``grad_norm_max`` (per Dense layer, over the
+        epoch's batches), ``prelu_slopes`` (per PReLU layer), ``seconds``, and
+        with validation data ``val_loss`` and ``val_accuracy``.
+    prelu_slopes_ : list of ndarray
+        The learned slopes of each PReLU layer.
+
+    Notes
+    -----
+    Ctrl-C during sgd or adam warns "Training interrupted by user." and
+    returns, as sklearn; inside :func:`estimators.propagate_interrupts` it
+    propagates. A non-finite loss or weights raise :class:`DivergenceError`
+    (a ValueError, as sklearn's) and leave the estimator unfitted, except
+    with early stopping, where the best weights so far are kept.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from estimators import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier((64,), activation="leaky_relu", slope=-0.5,
+    ...                     batch_norm="before", max_iter=20, random_state=0)
+    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.95
+    True
+    """
+
+    _score_name = "val_accuracy"
+
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over ``X`` and ``y``; ``classes`` is required on the first call.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
         classes : array of shape (n_classes,), default=None
@@ -291,46 +719,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _fit(self, X, y, sample_weight, incremental, validation_data=None):
-        self._check_added_params()
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        self._random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(X.shape[1], Y.shape[1])
-        elif self._layer_options() != self._network_options:
-            self._build_network()  # warm start with a new activation: as sklearn, over the kept weights
-        if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = make_optimizer(self, self._network.params)
-        train, val = self._split(X, Y, sample_weight, validation_data)
-        try:
-            # Overflow is caught by the divergence check, which says more than NumPy's warning.
-            with np.errstate(over="ignore", invalid="ignore"):
-                self._train(train, val, incremental)
-        except DivergenceError as error:
-            error.history = self.history_  # what was measured before it diverged
-            self._forget_fit()
-            raise
-        finally:
-            if hasattr(self, "_network"):
-                self._network.release_buffers()
-        return self
-
-    def _check_added_params(self):
-        bounds = self.cyclic_bounds
-        if (len(bounds) != 2 or not all(isinstance(b, Real) and np.isfinite(b) for b in bounds)
-                or not 0 < bounds[0] < bounds[1]):
-            raise InvalidParameterError(
-                "The 'cyclic_bounds' parameter of MLPClassifier must be a pair "
-                f"(eta_min, eta_max) with 0 < eta_min < eta_max. Got {bounds!r} instead."
-            )
-
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=np.dtype(self.dtype), reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=SPARSE_FORMATS, multi_output=True,
+                             dtype=self._input_dtype(reset), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -350,156 +741,19 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 )
         return X, self._label_binarizer.transform(y).astype(X.dtype)
 
-    def _initialize(self, n_features, n_outputs):
-        dtype = np.dtype(self.dtype)
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if any(s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        units = [n_features, *sizes, n_outputs]
-        self.n_outputs_ = n_outputs
-        self.n_layers_ = len(units)
-        multiclass = self._label_binarizer.y_type_ == "multiclass"
-        self.out_activation_ = "softmax" if multiclass else "logistic"
-        name = self.activation if isinstance(self.activation, str) else None
-        weights = [init_weights(self._random_state, a, b, self.weight_init, name, dtype)
-                   for a, b in zip(units[:-1], units[1:])]
-        self.coefs_ = [w for w, _ in weights]
-        self.intercepts_ = [b for _, b in weights]
-        noise_seed = self._random_state.randint(np.iinfo(np.int32).max)
-        self._noise = np.random.default_rng(noise_seed)
-        self._build_network()
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self.history_ = []
-        self.validation_scores_ = None
-        self.best_validation_score_ = None
-        self.best_loss_ = np.inf
-        self._no_improvement_count = 0
+    def _output_activation(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def _layer_options(self):
-        activation = self.activation if isinstance(self.activation, str) else repr(self.activation)
-        return (activation, self.slope, self.prelu_per, self.batch_norm, self.dropout)
+    def _validate_validation_data(self, X_val, y_val, dtype):
+        X_val = validate_data(self, X_val, accept_sparse=SPARSE_FORMATS, dtype=dtype, reset=False)
+        y_val = column_or_1d(y_val) if np.ndim(y_val) == 2 and np.shape(y_val)[1] == 1 else np.asarray(y_val)
+        unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if len(unknown):
+            raise ValueError(f"validation_data has labels not seen in y: {unknown}.")
+        return X_val, self._label_binarizer.transform(y_val).astype(dtype), y_val
 
-    def _build_network(self):
-        """The layers around ``coefs_`` and ``intercepts_`` (which they train in place)."""
-        self._network = Network(
-            self.coefs_, self.intercepts_, self.out_activation_, self.activation,
-            self.slope, self.prelu_per, self.batch_norm, self.dropout, self._noise,
-        )
-        self._network_options = self._layer_options()
-        self._best_state = None  # early stopping's best weights, for these layers
-
-    def _split(self, X, Y, sample_weight, validation_data):
-        """``(X, Y, weights)`` to train on and ``(X, labels, Y, weights)`` to score, or None."""
-        if validation_data is not None:
-            X_val, y_val = validation_data
-            X_val = validate_data(self, X_val, dtype=np.dtype(self.dtype), reset=False)
-            y_val = column_or_1d(y_val) if np.ndim(y_val) == 2 and np.shape(y_val)[1] == 1 else np.asarray(y_val)
-            unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
-            if len(unknown):
-                raise ValueError(f"validation_data has labels not seen in y: {unknown}.")
-            Y_val = self._label_binarizer.transform(y_val).astype(X.dtype)
-            return (X, Y, sample_weight), (X_val, y_val, Y_val, None)
-        if not self.early_stopping:
-            return (X, Y, sample_weight), None
-        stratify = Y if self.n_outputs_ == 1 else self._label_binarizer.inverse_transform(Y)
-        if self._label_binarizer.y_type_.startswith("multilabel"):
-            stratify = None
-        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
-        parts = train_test_split(*arrays, random_state=self._random_state,
-                                 test_size=self.validation_fraction, stratify=stratify)
-        if len(parts[1]) < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
-                             "or the size of your dataset.")
-        weights = (parts[4], parts[5]) if sample_weight is not None else (None, None)
-        y_val = self._label_binarizer.inverse_transform(parts[3])
-        return (parts[0], parts[2], weights[0]), (parts[1], y_val, parts[3], weights[1])
-
-    # ------------------------------------------------------------- training
-
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                          "It is going to be clipped")
-        return int(np.clip(self.batch_size, 1, n_samples))
-
-    def _train(self, train, val, incremental):
-        X, Y, weights = train
-        batch_size = self._batch_size(len(X))
-        if val is not None and self.validation_scores_ is None:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            if self.early_stopping:
-                self.best_loss_ = None
-        for _ in range(1 if incremental else self.max_iter):
-            started = time.perf_counter()
-            record = self._run_epoch(X, Y, weights, batch_size)
-            if val is not None:
-                record.update(self._score_validation(*val))
-            record["seconds"] = time.perf_counter() - started
-            self.history_.append(record)
-            if self._end_epoch(record, val):
-                break
-        else:
-            if not incremental:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                              "reached and the optimization hasn't converged yet.",
-                              ConvergenceWarning)
-        if self.early_stopping and self._best_state is not None:
-            self._network.restore(self._best_state)
-
-    def _batches(self, n_samples, batch_size):
-        order = (self._random_state.permutation(n_samples) if self.shuffle
-                 else np.arange(n_samples))
-        return [order[start:start + batch_size] for start in range(0, n_samples, batch_size)]
-
-    def _run_epoch(self, X, Y, weights, batch_size):
-        """One pass over the data; returns the epoch's record without validation."""
-        network, optimizer = self._network, self._optimizer
-        X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
-        total_loss, total_correct, norms = 0.0, 0, []
-        for index in self._batches(len(X), batch_size):
-            xb = np.take(X, index, axis=0, out=X_batch[:len(index)])
-            yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)])
-            if self.jitter:
-                xb += self._noise.standard_normal(xb.shape, dtype=xb.dtype) * xb.dtype.type(self.jitter)
-            wb = None if weights is None else weights[index]
-            loss, correct = network.loss_and_gradients(xb, yb, self.alpha, wb)
-            if not np.isfinite(loss):
-                self._diverged(f"the loss is {loss}", self.n_iter_ + 1)
-            norms.append(network.weight_gradient_norms())
-            optimizer.update(network.grads)
-            total_loss += loss * len(index)
-            total_correct += correct
-        if not network.is_finite():
-            self._diverged("the parameters are no longer finite", self.n_iter_ + 1)
-        self.n_iter_ += 1
-        self.t_ += len(X)
-        self.loss_ = total_loss / len(X)
-        self.loss_curve_.append(self.loss_)
-        norms = np.asarray(norms)
-        return {
-            "epoch": self.n_iter_,
-            "train_loss": self.loss_,
-            "train_accuracy": total_correct / len(X),
-            "learning_rate": float(optimizer.schedule.rate),
-            "grad_norm_mean": norms.mean(axis=0).tolist(),
-            "grad_norm_max": norms.max(axis=0).tolist(),
-            "prelu_slopes": [s.tolist() for s in network.prelu_slopes()],
-        }
-
-    def _diverged(self, what, epoch):
-        activation = self.activation if isinstance(self.activation, str) else repr(self.activation)
-        raise DivergenceError(
-            f"Training diverged at epoch {epoch}: {what} "
-            f"(activation={activation!r}, slope={self.slope}, solver={self.solver!r}, "
-            f"learning_rate_init={self.learning_rate_init}). Lower the learning rate or the slope."
-        )
+    def _targets(self, Y):
+        return self._label_binarizer.inverse_transform(Y)
 
     def _score_validation(self, X, y, Y, weights):
         prob = self._network.forward(X)
@@ -511,54 +765,18 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return {"val_loss": self._network.output.loss(prob, Y, weights),
                 "val_accuracy": float(np.average(right, weights=weights))}
 
-    def _end_epoch(self, record, val):
-        """Bookkeeping after an epoch; returns True to stop."""
-        if self.verbose:
-            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-        if val is not None:
-            self.validation_scores_.append(record["val_accuracy"])
-        if self.early_stopping:
-            score = record["val_accuracy"]
-            improved = score >= self.best_validation_score_ + self.tol
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_state = self._network.snapshot()  # kept across warm starts, as sklearn
-        else:
-            improved = self.loss_ <= self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-            if val is not None:
-                self.best_validation_score_ = max(self.best_validation_score_, record["val_accuracy"])
-        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-        self._optimizer.schedule.epoch_end(self.t_)
-        stop = any([bool(callback(self, record)) for callback in self.callbacks or []])
-        if self._no_improvement_count > self.n_iter_no_change:
-            stop = stop or self._optimizer.schedule.plateau(self.verbose)
-            self._no_improvement_count = 0
-        return stop
-
-    def _forget_fit(self):
-        """Leave the estimator unfitted: never half-trained and full of NaN."""
-        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("__")]:
-            delattr(self, name)
-        for name in ("_network", "_optimizer", "_label_binarizer", "_best_state", "_network_options"):
-            self.__dict__.pop(name, None)
-
-    # -------------------------------------------------------------- predict
-
     def predict_proba(self, X):
         """Probability of each class, in the order of ``classes_``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.dtype(self.dtype), reset=False)
-        prob = self._network.forward(X)
+        prob = self._forward(X)
         if self.n_outputs_ == 1:
             prob = prob.ravel()
             return np.vstack([1 - prob, prob]).T
@@ -574,23 +792,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_classes) for multilabel y
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.dtype(self.dtype), reset=False)
-        prob = self._network.forward(X)
+        prob = self._forward(X)
         if self.n_outputs_ == 1:
             prob = prob.ravel()
         return self._label_binarizer.inverse_transform(prob)
-
-    @property
-    def prelu_slopes_(self):
-        check_is_fitted(self)
-        return self._network.prelu_slopes()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,7 +7,7 @@ Batch norm before or after the activation is only the order of that list, so
 import numpy as np
 
 from .activations import make_activation
-from .layers import BatchNorm, Dense, Dropout, SigmoidCrossEntropy, SoftmaxCrossEntropy
+from .layers import OUTPUTS, BatchNorm, Dense, Dropout
 
 
 def hidden_block(units, activation, batch_norm, dropout, dtype, rng, slope, prelu_per):
@@ -25,13 +25,13 @@ def hidden_block(units, activation, batch_norm, dropout, dtype, rng, slope, prel
 
 
 class Network:
-    """A feed-forward classifier over shared ``coefs`` and ``intercepts`` arrays.
+    """A feed-forward network over shared ``coefs`` and ``intercepts`` arrays.
 
     Parameters
     ----------
     coefs, intercepts : list of ndarray
         Weights per Dense layer; the network trains them in place.
-    output : {'softmax', 'logistic'}
+    output : {'softmax', 'logistic', 'identity', 'exp'}
         The output activation, with its matching log loss.
     activation, slope, prelu_per, batch_norm, dropout :
         As the estimator's parameters of the same names.
@@ -54,12 +54,17 @@ class Network:
             self.layers += hidden_block(dense.coef.shape[1], activation, batch_norm,
                                         dropout, dtype, rng, slope, prelu_per)
         self.layers.append(self.dense[-1])
-        self.output = {"softmax": SoftmaxCrossEntropy, "logistic": SigmoidCrossEntropy}[output]()
+        self.output = OUTPUTS[output]()
+        self.params = [p for layer in self.layers for p in layer.params]
+        self.grads = [g for layer in self.layers for g in layer.grads]
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)  # the layers' arrays, linked again (see Dense.__setstate__)
         self.params = [p for layer in self.layers for p in layer.params]
         self.grads = [g for layer in self.layers for g in layer.grads]
 
     def forward(self, X, training=False):
-        """Class probabilities for ``X``."""
+        """The output (class probabilities, or predicted values) for ``X``."""
         for layer in self.layers:
             X = layer.forward(X, training)
         return self.output.forward(X)
@@ -76,6 +81,15 @@ class Network:
             loss += 0.5 * alpha * self.squared_weight_norm() / _weight_sum(X, sample_weight)
         return loss, prob
 
+    def objective(self, X, Y, alpha=0.0, sample_weight=None):
+        """The function whose gradient :meth:`loss_and_gradients` gives (its loss, but for
+        several squared-error outputs: see layers.IdentitySquaredError)."""
+        prob = self.forward(X, training=True)
+        value = self.output.objective(prob, Y, sample_weight)
+        if alpha:
+            value += 0.5 * alpha * self.squared_weight_norm() / _weight_sum(X, sample_weight)
+        return value
+
     def loss_and_gradients(self, X, Y, alpha=0.0, sample_weight=None):
         """:meth:`loss` and the number of rows predicted right, with the gradients in ``self.grads``.
 
@@ -85,6 +99,9 @@ class Network:
         loss, prob = self.loss(X, Y, alpha, sample_weight)
         correct = self.output.correct(prob, Y)
         weight_sum = _weight_sum(X, sample_weight)
+        if prob.dtype == np.float64:
+            self._sklearn_order_gradients(prob, Y, alpha, sample_weight, weight_sum)
+            return loss, correct
         grad = self.output.backward(prob, Y, sample_weight, weight_sum)
         for layer in reversed(self.layers):
             grad = layer.backward(grad)
@@ -92,6 +109,29 @@ class Network:
             for dense in self.dense:
                 dense.add_weight_decay(alpha / weight_sum)
         return loss, correct
+
+    def _sklearn_order_gradients(self, prob, Y, alpha, sample_weight, weight_sum):
+        """The same gradients in sklearn's order of operations, to its last bit.
+
+        sklearn divides by the number of samples last, after adding
+        ``alpha * coef``; float64 follows it (with the same BLAS calls) so that
+        training reproduces sklearn's exactly, which L-BFGS's line searches
+        need over many iterations. float32 keeps the cheaper order.
+        """
+        grad = self.output.backward(prob, Y, sample_weight, 1.0)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        for dense in self.dense:
+            dense.coef_grad += alpha * dense.coef
+        for array in self.grads:
+            array /= weight_sum
+
+    def use_weights(self, coefs, intercepts):
+        """Train and predict with these arrays (of the current shapes) from now on."""
+        for dense, coef, intercept in zip(self.dense, coefs, intercepts):
+            dense.coef, dense.intercept = coef, intercept
+            dense.params = (coef, intercept)[:len(dense.params)]
+        self.params = [p for layer in self.layers for p in layer.params]
 
     def named_parameters(self):
         """``(name, param, grad)`` for every trained array: coef_0, gamma_1, slope_0..."""
@@ -140,4 +180,4 @@ class Network:
 
 
 def _weight_sum(X, sample_weight):
-    return len(X) if sample_weight is None else float(sample_weight.sum())
+    return X.shape[0] if sample_weight is None else float(sample_weight.sum())

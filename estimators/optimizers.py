@@ -25,10 +25,13 @@ class ConstantSchedule:
     def epoch_end(self, samples_seen):
         """Called after each epoch with the number of samples seen so far."""
 
-    def plateau(self, verbose=False):
-        """Called when the loss stops improving; returns True to stop training."""
+    def plateau(self, verbose=False, message=""):
+        """Called when the loss stops improving; returns True to stop training.
+
+        ``message`` says why (sklearn's words); verbose prints it with the decision.
+        """
         if verbose:
-            print("Stopping.")
+            print(f"{message} Stopping.".lstrip())
         return True
 
 
@@ -46,12 +49,12 @@ class InvScalingSchedule(ConstantSchedule):
 class AdaptiveSchedule(ConstantSchedule):
     """Divide the rate by 5 at each plateau; stop once it is below 1e-6 (sklearn's 'adaptive')."""
 
-    def plateau(self, verbose=False):
+    def plateau(self, verbose=False, message=""):
         if self.rate <= 1e-6:
-            return super().plateau(verbose)
+            return super().plateau(verbose, f"{message} Learning rate too small.".lstrip())
         self.rate /= 5.0
         if verbose:
-            print(f"Setting learning rate to {self.rate:f}")
+            print(f"{message} Setting learning rate to {self.rate:f}".lstrip())
         return False
 
 
@@ -97,7 +100,14 @@ def make_schedule(estimator):
     return ConstantSchedule(estimator.learning_rate_init)
 
 
-class SGD:
+class _Solver:
+    @property
+    def learning_rate(self):
+        """The current rate, under sklearn's optimizers' name."""
+        return self.schedule.rate
+
+
+class SGD(_Solver):
     """Stochastic gradient descent with (Nesterov) momentum.
 
     ``velocity = momentum * velocity - rate * grad``; with Nesterov the step is
@@ -122,7 +132,7 @@ class SGD:
         self.schedule.step()
 
 
-class Adam:
+class Adam(_Solver):
     """Adam (Kingma and Ba, 2014), with sklearn's bias correction folded into the rate."""
 
     def __init__(self, params, schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8):

@@ -13,7 +13,7 @@ from optuna.trial import FixedTrial, TrialState
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 
-from estimators import MLPClassifier
+from estimators import MLPClassifier, propagate_interrupts
 
 from . import plots, tracking
 from .space import Range, estimator_params, label
@@ -104,7 +104,7 @@ def refit_and_register(client, run_id, study, spec, data):
     """
     X = np.vstack([data.X_train, data.X_val]) if len(data.X_val) else data.X_train
     y = np.concatenate([data.y_train, data.y_val]) if len(data.X_val) else data.y_train
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), propagate_interrupts():  # Ctrl-C registers no half-trained model
         warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
         model = MLPClassifier(**params_of_trial(study.best_trial, spec, len(X)),
                               random_state=spec.seeds[0]).fit(X, y)

@@ -16,7 +16,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from estimators import DivergenceError
+from estimators import DivergenceError, propagate_interrupts
 
 from . import tracking
 from .data import load_dataset
@@ -207,10 +207,12 @@ def worker_id(pid=None):
 
 
 class sigterm_as_interrupt:
-    """Within it, SIGTERM ends the running trial as Ctrl-C does."""
+    """Within it, SIGTERM ends the running trial as Ctrl-C does (training lets both through)."""
 
     def __enter__(self):
         self.previous = signal.signal(signal.SIGTERM, self._interrupt)
+        self.propagating = propagate_interrupts()  # not sklearn's warn-and-return
+        self.propagating.__enter__()
         return self
 
     @staticmethod
@@ -218,6 +220,7 @@ class sigterm_as_interrupt:
         raise KeyboardInterrupt("SIGTERM")
 
     def __exit__(self, *exc):
+        self.propagating.__exit__(*exc)
         signal.signal(signal.SIGTERM, self.previous)
 
 

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 from sklearn.exceptions import NotFittedError
 
-from estimators import Activation, MLPClassifier, check_gradients, register_activation
+from estimators import Activation, MLPClassifier, MLPRegressor, check_gradients, register_activation
 from estimators.activations import ACTIVATIONS
 from estimators.gradcheck import relative_error
 
@@ -176,3 +177,34 @@ def test_relative_error():
     assert relative_error(a, 2 * a) == pytest.approx(1 / 3)
     assert relative_error(np.full(3, 1e-10), np.full(3, -1e-10)) == 0.0  # both zero by structure
     assert relative_error(np.zeros(3), np.full(3, 1e-3)) == pytest.approx(1.0)
+
+
+# --------------------------------------------------- regression and sparse input
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+@pytest.mark.parametrize("batch_norm", [None, "before", "after"])
+@pytest.mark.parametrize("activation", ["identity", "relu", "prelu", "tanh", "gelu"])
+def test_regressor_gradients(activation, batch_norm, loss, n_outputs):
+    if activation == "identity" and batch_norm == "after":
+        # Each batch norm removes the shifts before it: those gradients are zero by structure,
+        # and the Poisson loss is large enough that central differences only resolve round-off.
+        pytest.skip("structurally zero gradients below the finite differences' round-off")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 4))
+    y = np.abs(rng.normal(size=(20, n_outputs))).squeeze()  # Poisson needs y >= 0
+    est = MLPRegressor(loss=loss, hidden_layer_sizes=(6, 5), activation=activation,
+                       batch_norm=batch_norm, alpha=0.1, slope=-0.3)
+    errors = check_gradients(est, X, y)
+    assert {"coef_0", "coef_1", "coef_2"} <= set(errors)
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("batch_norm", [None, "before"])
+@pytest.mark.parametrize("sparse_format", ["csr", "csc"])
+def test_gradients_with_sparse_input(sparse_format, batch_norm, batch):
+    X, y = batch
+    X = sparse.random(20, 4, density=0.4, format=sparse_format, random_state=0) + 0 * X[0, 0]
+    errors = check_gradients(MLPClassifier((6,), batch_norm=batch_norm, alpha=0.1), X, y)
+    assert "coef_0" in errors and max(errors.values()) < TOL, errors

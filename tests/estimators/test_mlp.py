@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
@@ -139,7 +140,8 @@ def test_divergence_in_the_first_epoch_is_reported_as_epoch_one(digits):
 @pytest.mark.parametrize("param, value", [
     ("slope", float("nan")),
     ("slope", float("inf")),
-    ("solver", "lbfgs"),
+    ("solver", "newton"),
+    ("max_fun", 0),
     ("batch_norm", "middle"),
     ("dropout", 1.0),
     ("dropout", -0.1),
@@ -524,3 +526,94 @@ def test_mnist_784_128_10_sgd():
     assert [c.shape for c in clf.coefs_] == [(784, 128), (128, 10)]
     assert clf.n_iter_ == 5
     assert clf.score(X_test, y_test) > 0.9
+
+
+# ------------------------------------------------------- sklearn's semantics
+
+
+def test_n_iter_counts_the_epochs_of_each_call(small_digits):
+    X, y = small_digits
+    clf = quick(max_iter=3, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3 and len(clf.history_) == 6
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 1 and clf.history_[-1]["epoch"] == 7
+
+
+def test_assigned_coefs_and_intercepts_take_effect(small_digits):
+    X, y = small_digits
+    clf = quick(max_iter=2, dtype="float64").fit(X, y)
+    clf.coefs_[-1] = np.zeros_like(clf.coefs_[-1])  # an element of the list
+    clf.intercepts_[-1] = np.log(np.arange(1, 11, dtype=float))
+    expected = np.arange(1, 11) / np.arange(1, 11).sum()
+    np.testing.assert_allclose(clf.predict_proba(X[:3]), np.tile(expected, (3, 1)), rtol=1e-12)
+    rng = np.random.default_rng(0)
+    first = rng.normal(size=(64, 4))
+    clf.coefs_ = [first, np.zeros((4, 10))]  # the whole list, another layout
+    clf.intercepts_ = [np.zeros(4), np.zeros(10)]
+    np.testing.assert_allclose(clf.predict_proba(X[:2]), 0.1)
+    clf.partial_fit(X, y)  # trains the assigned weights
+    assert clf.coefs_[0].shape == (64, 4) and np.any(clf.coefs_[1] != 0)
+    assert np.abs(clf.coefs_[0] - first).max() < 0.1, "from the assigned weights"
+
+
+def test_assigning_weights_keeps_batch_norm_statistics(small_digits):
+    X, y = small_digits
+    clf = quick(max_iter=2, batch_norm="before", dtype="float64").fit(X, y)
+    before = clf.predict_proba(X)
+    clf.coefs_ = [c.copy() for c in clf.coefs_]
+    clf.intercepts_ = [b.copy() for b in clf.intercepts_]
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_verbose_says_why_training_stops(small_digits, capsys):
+    X, y = small_digits
+    quick(max_iter=100, tol=100.0, n_iter_no_change=2, verbose=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert ("Training loss did not improve more than tol=100.000000 for 2 consecutive epochs. "
+            "Stopping.") in out
+    quick(max_iter=100, tol=100.0, n_iter_no_change=2, verbose=True, early_stopping=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Validation score: " in out
+    assert "Validation score did not improve more than tol=100.000000 for 2 consecutive" in out
+
+
+@pytest.mark.parametrize("given, expected", [
+    (np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64)])
+def test_dtype_none_follows_the_input(given, expected, small_digits):
+    X, y = small_digits
+    clf = quick(max_iter=1, dtype=None).fit((X * 16).astype(given), y)
+    assert all(a.dtype == expected for a in clf.coefs_ + clf.intercepts_)
+    assert clf.predict_proba(X.astype(given)).dtype == expected
+
+
+# ------------------------------------------------------------ sparse input
+
+
+@pytest.mark.parametrize("sparse_format", ["csr", "csc"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_sparse_input_gives_the_dense_results(solver, sparse_format, small_digits):
+    X, y = small_digits
+    Xs = sparse.csr_matrix(X).asformat(sparse_format)
+    kw = dict(max_iter=4, dtype="float64", solver=solver, batch_norm="after", activation="prelu")
+    dense, sparse_fit = quick(**kw), quick(**kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dense.fit(X, y)
+        sparse_fit.fit(Xs, y)
+    np.testing.assert_allclose(sparse_fit.loss_curve_, dense.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(sparse_fit.predict_proba(Xs), dense.predict_proba(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(sparse_fit.predict(Xs), dense.predict(X))
+    if solver != "lbfgs":
+        sparse_fit.partial_fit(Xs, y)
+        dense.partial_fit(X, y)
+        np.testing.assert_allclose(sparse_fit.predict_proba(X), dense.predict_proba(X), rtol=1e-9)
+
+
+def test_sparse_input_with_jitter_is_refused(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="jitter=0.1 adds dense noise"):
+        quick(jitter=0.1).fit(sparse.csr_matrix(X), y)

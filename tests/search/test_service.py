@@ -172,3 +172,28 @@ def test_mlflow_run_uses_its_run_as_the_parent(write_study, workdir):
     trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     assert sorted(r.info.run_name for r in trials) == ["trial-0", "trial-1"]
     assert parents[0].info.status == "FINISHED"
+
+
+def test_ctrl_c_and_sigterm_stop_training_in_the_service(small_digits_for_interrupts):
+    """The estimators warn and return on Ctrl-C, as sklearn's; the service's trials must stop."""
+    import signal
+
+    from estimators import MLPClassifier
+    from search.service import sigterm_as_interrupt
+
+    X, y = small_digits_for_interrupts
+    for send in (lambda: signal.raise_signal(signal.SIGTERM), lambda: signal.raise_signal(signal.SIGINT)):
+        def press(estimator, record, send=send):
+            if record["epoch"] == 2:
+                send()
+        clf = MLPClassifier((8,), max_iter=20, callbacks=[press])
+        with sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt):
+            clf.fit(X, y)
+        assert len(clf.history_) == 2
+
+
+@pytest.fixture
+def small_digits_for_interrupts():
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    return X[:200] / 16, y[:200]
