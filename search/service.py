@@ -349,10 +349,10 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     print(summary_text(study, spec, stages), flush=True)
     result = {"study": study, "parent_run_id": parent, "stages": stages}
     if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        model, scores, uri = refit_and_register(client, parent, study, spec, data)
-        print(f"refit best on train+validation: test accuracy {scores['test_accuracy']:.4f}, "
-              f"test loss {scores['test_loss']:.4f}; model {uri}", flush=True)
-        result.update(model=model, scores=scores, model_uri=uri)
+        champion = refit_and_register(client, parent, study, spec, data)
+        print("\n".join(champion.lines), flush=True)
+        result.update(model=champion.model, scores=champion.scores, model_uri=champion.model_uri,
+                      champion=champion)
     tracking.end_run(client, parent, "FINISHED")
     return result
 

@@ -83,9 +83,9 @@ def test_the_parent_run_holds_the_study_summary_and_the_registered_model(finishe
     loaded = mlflow.pyfunc.load_model("models:/e2e-model@champion")
     spec = load_study(finished_study.path)
     data = load_data(spec)
-    predictions = loaded.predict(data.X_test)
+    predictions = loaded.predict(data.X_test_raw)  # raw rows: the model holds the scaling
     native = mlflow.sklearn.load_model("models:/e2e-model@champion")
-    np.testing.assert_array_equal(predictions, native.predict(data.X_test))
+    np.testing.assert_array_equal(predictions, native.predict(data.X_test_raw))
     assert np.mean(predictions == data.y_test) == pytest.approx(parent.data.metrics["test_accuracy"])
 
 
