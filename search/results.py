@@ -126,9 +126,9 @@ def refit_and_register(client, run_id, study, spec, data):
 
     The logged model is the whole :class:`~sklearn.pipeline.Pipeline` (the
     study's preprocessing, then the estimator) so that it predicts from raw
-    rows. A refit that diverges, or ends worse by the study's objective than
-    the best trial on the validation rows (never the test rows), is replaced by
-    the best trial's own model. When the registry already holds this trial's
+    rows. A refit that diverges, or scores worse by the study's objective than
+    the best trial's own model on the training and validation rows (never the
+    test rows), is replaced by that model. When the registry already holds this trial's
     model for the same data, nothing is refit or registered.
 
     Returns
@@ -150,14 +150,15 @@ def refit_and_register(client, run_id, study, spec, data):
                        tags=tracking.tags_of({"champion_source": source}))
     _log_figures(client, run_id, model, data, predicted, proba)
     what = ("refit best on train+validation" if source == "refit" else
-            f"registered trial {best.number}'s own model instead of the refit: {reason}")
-    lines = [f"{what}: test accuracy {scores['test_accuracy']:.4f}, test loss {scores['test_loss']:.4f}"]
+            f"the refit was worse: registering trial {best.number}'s own model instead")
+    lines = [f"{what} ({reason}): test accuracy {scores['test_accuracy']:.4f}, "
+             f"test loss {scores['test_loss']:.4f}"]
     uri = log_model(run_id, pipeline, raw_example(data.X_test_raw[:5]))
     if spec.register:
         name, alias = spec.register["name"], spec.register["alias"]
         tags.update(source=source, test_accuracy=f"{scores['test_accuracy']:.6f}")
         version, moved, why = registry.register(client, uri, name, alias, tags,
-                                                _description(spec, best, source, scores, data), spec.direction)
+                                                _description(spec, best, source, reason, scores, data), spec.direction)
         lines.append(f"registered {name} version {version}; {alias} "
                      f"{'moved to it' if moved else 'stays'} ({why}): "
                      f"models:/{name}@{alias}" + ("" if moved else f", this one models:/{name}/{version}"))
@@ -180,37 +181,44 @@ def _fit(params, seed, X, y, validation):
 
 
 def _guarded_refit(best, spec, data, X, y, params):
-    """The refit on ``X, y``, unless it diverges or ends worse than ``best``; then the trial's own model.
+    """The refit on ``X, y`` (train + validation), unless the best trial's own model is better.
 
-    The refit is scored on the validation rows as the trials were (it trained
-    on them too, so a refit worse there is worse indeed); the test rows never
-    decide. The trial's own model is trained again as the trial trained it:
-    same configuration, first seed, training rows only.
+    Both are scored by the study's objective (accuracy, or log loss for
+    ``val_loss``) on every row the refit may use, training and validation
+    alike, never the test rows. The refit trained on all of them, so one that
+    still scores worse there than the trial's model (trained on the training
+    rows only) is worse indeed: unstable to its last epoch, or diverged. The
+    trial's own model is trained again as the trial trained it: same
+    configuration, first seed, training rows only.
 
     Returns
     -------
     model : MLPClassifier
     source : str
         'refit' or 'trial-<n>'.
-    reason : str or None
-        Why the refit was not kept.
+    reason : str
+        How the two compared, or why the refit was not kept.
     """
     seed = spec.seeds[0]
     validation = (data.X_val, data.y_val) if len(data.X_val) else None
+    own = _fit(params_of_trial(best, spec, len(data.X_train)), seed, data.X_train, data.y_train, validation)
     try:
         refit = _fit(params, seed, X, y, validation)
     except DivergenceError as error:
-        reason = f"the refit diverged ({error})"
-    else:
-        value = refit.history_[-1].get(spec.metric) if validation else None
-        worse = value is not None and (value < best.value if spec.direction == "maximize"
-                                       else value > best.value)
-        if not worse:
-            return refit, "refit", None
-        reason = (f"the refit ended with {spec.metric} {value:.4f} on the validation rows it trained on, "
-                  f"worse than the trial's {best.value:.4f}")
-    own = _fit(params_of_trial(best, spec, len(data.X_train)), seed, data.X_train, data.y_train, validation)
-    return own, f"trial-{best.number}", reason
+        return own, f"trial-{best.number}", f"the refit diverged ({error})"
+    scores = [_objective_on(model, X, y, spec.metric) for model in (refit, own)]
+    worse = scores[0] < scores[1] if spec.direction == "maximize" else scores[0] > scores[1]
+    what = "accuracy" if spec.metric == "val_accuracy" else "log loss"
+    comparison = (f"{what} on the training and validation rows: refit {scores[0]:.4f}, "
+                  f"trial {best.number}'s own model {scores[1]:.4f}")
+    return (own, f"trial-{best.number}", comparison) if worse else (refit, "refit", comparison)
+
+
+def _objective_on(model, X, y, metric):
+    """The study's objective measured on ``X, y``: accuracy, or log loss for ``val_loss``."""
+    if metric == "val_accuracy":
+        return float(np.mean(model.predict(X) == y))
+    return float(log_loss(y, model.predict_proba(X), labels=model.classes_))
 
 
 def _test_scores(pipeline, data):
@@ -241,9 +249,10 @@ def _version_tags(spec, best, run_id, data, params):
             "objective": spec.metric, "objective_value": f"{best.value:.6f}"}
 
 
-def _description(spec, best, source, scores, data):
+def _description(spec, best, source, reason, scores, data):
     model = ("refit on training + validation rows" if source == "refit"
-             else "the trial's own model (the refit was worse or diverged)")
+             else "the trial's own model, trained on the training rows; the refit was worse")
+    model = f"{model} ({reason})"
     return (f"Study {spec.name}, trial {best.number}, {model}. {spec.metric} {best.value:.4f} "
             f"(validation, the study's objective); test accuracy {scores['test_accuracy']:.4f}, "
             f"test loss {scores['test_loss']:.4f}. Data: {data.name}, {len(data.X_train)} training, "

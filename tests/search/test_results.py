@@ -164,35 +164,39 @@ def fake_best(spec, value, **params):
         "lambda": FloatDistribution(1e-5, 1e-2, log=True)})
 
 
-def test_a_refit_worse_than_the_best_trial_is_replaced_by_the_trials_own_model(tiny):
-    spec, data = tiny
-    best = fake_best(spec, value=1.01)  # no refit reaches it: the guard must step in
-    best.number = 7
+def guarded(spec, data, number=0, **refit_params):
+    """``_guarded_refit`` for a trial of 'relu' and lambda 1e-4, its refit given ``refit_params``."""
+    best = fake_best(spec, value=0.5)
+    best.number = number
     X, y = results._train_and_validation(data)
-    model, source, reason = results._guarded_refit(best, spec, data, X, y,
-                                                   results.params_of_trial(best, spec, len(X)))
-    assert source == "trial-7" and "worse than the trial's 1.0100" in reason
-    assert model.n_features_in_ == data.X_train.shape[1]
-    assert sum(r["epoch"] == 1 for r in model.history_) == 1  # trained once, on the training rows
-    assert model.t_ == len(data.X_train) * spec.epochs
+    params = {**results.params_of_trial(best, spec, len(X)), **refit_params}
+    return results._guarded_refit(best, spec, data, X, y, params)
 
 
-def test_a_refit_as_good_as_the_best_trial_is_kept(tiny):
+def compared(reason):
+    """The refit's and the trial's scores from the guard's 'refit a, trial n's own model b'."""
+    return [float(part.split()[-1]) for part in reason.split(": ", 1)[1].split(", ")]
+
+
+def test_a_refit_worse_than_the_best_trials_own_model_is_replaced_by_it(tiny):
     spec, data = tiny
-    best = fake_best(spec, value=0.0)
-    X, y = results._train_and_validation(data)
-    model, source, reason = results._guarded_refit(best, spec, data, X, y,
-                                                   results.params_of_trial(best, spec, len(X)))
-    assert source == "refit" and reason is None and model.t_ == len(X) * spec.epochs
+    model, source, reason = guarded(spec, data, number=7, learning_rate_init=1e-7)  # a refit that barely moves
+    refit, own = compared(reason)
+    assert source == "trial-7" and refit < own
+    assert model.learning_rate_init == 0.05 and model.t_ == len(data.X_train) * model.n_iter_  # the trial's
+
+
+def test_a_refit_better_than_the_best_trials_own_model_is_kept(tiny):
+    spec, data = tiny
+    X, _ = results._train_and_validation(data)
+    model, source, reason = guarded(spec, data, max_iter=30)  # ten times the trial's epochs
+    refit, own = compared(reason)
+    assert source == "refit" and refit >= own and model.t_ == len(X) * model.n_iter_  # trained on X
 
 
 def test_a_diverging_refit_is_replaced_by_the_trials_own_model(tiny):
     spec, data = tiny
-    best = fake_best(spec, value=0.0)
-    best.number = 3
-    X, y = results._train_and_validation(data)
-    diverging = {**results.params_of_trial(best, spec, len(X)), "learning_rate_init": 1e6}
-    model, source, reason = results._guarded_refit(best, spec, data, X, y, diverging)
+    model, source, reason = guarded(spec, data, number=3, learning_rate_init=1e6)
     assert source == "trial-3" and "the refit diverged" in reason
     assert model.learning_rate_init == 0.05  # the trial's own configuration
 
