@@ -128,8 +128,8 @@ def refit_and_register(client, run_id, study, spec, data):
     study's preprocessing, then the estimator) so that it predicts from raw
     rows. A refit that diverges, or scores worse by the study's objective than
     the best trial's own model on the training and validation rows (never the
-    test rows), is replaced by that model. When the registry already holds this trial's
-    model for the same data, nothing is refit or registered.
+    test rows), is replaced by that model. When the registry already holds
+    this trial's model for the same data, nothing is refit or registered.
 
     Returns
     -------
@@ -150,22 +150,25 @@ def refit_and_register(client, run_id, study, spec, data):
                        tags=tracking.tags_of({"champion_source": source}))
     _log_figures(client, run_id, model, data, predicted, proba)
     what = ("refit best on train+validation" if source == "refit" else
-            f"the refit was worse: registering trial {best.number}'s own model instead")
+            f"the refit was worse: the model is trial {best.number}'s own")
     lines = [f"{what} ({reason}): test accuracy {scores['test_accuracy']:.4f}, "
              f"test loss {scores['test_loss']:.4f}"]
     uri = log_model(run_id, pipeline, raw_example(data.X_test_raw[:5]))
     if spec.register:
-        name, alias = spec.register["name"], spec.register["alias"]
         tags.update(source=source, test_accuracy=f"{scores['test_accuracy']:.6f}")
-        version, moved, why = registry.register(client, uri, name, alias, tags,
-                                                _description(spec, best, source, reason, scores, data), spec.direction)
-        lines.append(f"registered {name} version {version}; {alias} "
-                     f"{'moved to it' if moved else 'stays'} ({why}): "
-                     f"models:/{name}@{alias}" + ("" if moved else f", this one models:/{name}/{version}"))
-        uri = f"models:/{name}/{version}"
+        uri, line = _register(client, spec, uri, tags, _description(spec, best, source, reason, scores, data))
     else:
-        lines.append(f"model {uri} (not registered)")
-    return Champion(pipeline, scores, uri, source, lines)
+        line = f"model {uri} (not registered)"
+    return Champion(pipeline, scores, uri, source, lines + [line])
+
+
+def _register(client, spec, uri, tags, description):
+    """Register the logged model; the version's URI and a line saying whether the alias moved."""
+    name, alias = spec.register["name"], spec.register["alias"]
+    version, moved, why = registry.register(client, uri, name, alias, tags, description, spec.direction)
+    line = (f"registered {name} version {version}; {alias} {'moved to it' if moved else 'stays'} ({why}): "
+            f"models:/{name}@{alias}" + ("" if moved else f", this one models:/{name}/{version}"))
+    return f"models:/{name}/{version}", line
 
 
 def _train_and_validation(data):
