@@ -24,7 +24,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
+from estimators import MLPClassifier
 from search import cli, results
+from search.data import load_dataset
+from search.preprocessing import with_estimator
 from search.service import load_data
 from search.studyfile import load_study
 from tests.conftest import free_port, tiny_study_text
@@ -269,3 +272,20 @@ def test_mlflow_models_predict_reads_a_csv_of_raw_rows(champion, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     predicted = np.array(json.loads(out.read_text())["predictions"])
     assert np.mean(predicted == y_test) == champion.parent.data.metrics["test_accuracy"]
+
+
+def test_string_labels_stay_strings_through_pyfunc(tmp_path):
+    """A csv study's labels are class names: the logged pipeline predicts them as they are."""
+    X, y = load_digits(return_X_y=True)
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    rows = pd.DataFrame(X[:600].astype(int))
+    rows["label"] = names[y[:600]]
+    rows.to_csv(tmp_path / "digits.csv", index=False)
+    data = load_dataset("csv", tmp_path / "digits.csv", validation_fraction=0)
+    model = with_estimator(data.preprocessing, MLPClassifier((16,), max_iter=5, random_state=0).fit(
+        data.X_train, data.y_train))
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    run = MlflowClient().create_run(MlflowClient().create_experiment("strings"))
+    uri = results.log_model(run.info.run_id, model, results.raw_example(data.X_test_raw[:5]))
+    predicted = mlflow.pyfunc.load_model(uri).predict(data.X_test_raw.astype(np.int64))
+    assert set(predicted) <= set(names) and list(predicted) == list(model.predict(data.X_test_raw))
