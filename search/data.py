@@ -9,6 +9,7 @@ two MNISTs, so a machine without network still works when a file is present.
 
 import csv
 import gzip
+import hashlib
 import math
 import numbers
 import os
@@ -17,15 +18,17 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import sklearn.datasets as sk_datasets
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from .preprocessing import SCALERS, make_preprocessing
 
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv")
-SCALINGS = ("standard", "minmax", "none")
+SCALINGS = tuple(SCALERS)
 
 # The folder holding ``search/``; ``../shared/data`` is looked for next to it.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +76,11 @@ class Dataset:
     image_shape : tuple of int or None
         Shape of one image before flattening, e.g. ``(28, 28)`` or
         ``(32, 32, 3)`` (height, width, channels); None for tabular data.
+    X_test_raw : ndarray of shape (n_test, n_features), float32
+        The test rows as read, before scaling: what a user of the model has.
+    preprocessing : sklearn.pipeline.Pipeline
+        The steps, fitted on the training rows, that made ``X_*`` from raw rows
+        (see :mod:`search.preprocessing`).
     """
 
     X_train: np.ndarray = field(repr=False)
@@ -83,11 +91,27 @@ class Dataset:
     y_test: np.ndarray = field(repr=False)
     name: str
     image_shape: tuple | None
+    X_test_raw: np.ndarray = field(default=None, repr=False)
+    preprocessing: object = field(default=None, repr=False)
 
     @property
     def classes(self):
         """Sorted unique training labels."""
         return np.unique(self.y_train)
+
+    @cached_property
+    def fingerprint(self):
+        """16 hex digits of SHA-256 over every split's features and labels, raw test rows included.
+
+        Two studies trained on the same rows, scaled the same way, share it.
+        """
+        digest = hashlib.sha256()
+        for array in (self.X_train, self.y_train, self.X_val, self.y_val, self.X_test_raw, self.y_test):
+            if array is not None:
+                array = np.ascontiguousarray(array)
+                digest.update(f"{array.dtype.str}{array.shape}".encode())
+                digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -221,9 +245,11 @@ def load_dataset(name, path=None, validation_fraction=0.1, validation_size=None,
     n_val = _validation_count(len(y_train), validation_fraction, validation_size, name)
     X_train, y_train, X_val, y_val = _split_validation(X_train, y_train, n_val, random_state, name)
     _check_classes(name, y_train, y_val, y_test)
-    X_train, X_val, X_test = _scale(scaling, X_train, X_val, X_test)
-    return Dataset(X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-                   X_test=X_test, y_test=y_test, name=name, image_shape=image_shape)
+    preprocessing = make_preprocessing(scaling, image_shape).fit(X_train)
+    X_train_scaled, X_val, X_test_scaled = _scale(preprocessing, X_train, X_val, X_test)
+    return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val, y_val=y_val,
+                   X_test=X_test_scaled, y_test=y_test, name=name, image_shape=image_shape,
+                   X_test_raw=X_test, preprocessing=preprocessing)
 
 
 # ----------------------------------------------------------------------------
@@ -764,15 +790,11 @@ def _split_validation(X, y, n_val, random_state, name):
     return X_train, y_train, X_val, y_val
 
 
-def _scale(scaling, X_train, *others):
-    """Scale every split with a scaler fitted on ``X_train`` only; all stay float32."""
-    if scaling == "none":
-        return (X_train, *others)
-    scaler = StandardScaler() if scaling == "standard" else MinMaxScaler(clip=True)
-    scaler.fit(X_train)
+def _scale(preprocessing, *splits):
+    """Every split through the fitted ``preprocessing``; all stay float32."""
     # transform rejects zero-row arrays, and an empty validation set needs no scaling
-    return tuple(scaler.transform(X).astype(np.float32, copy=False) if len(X) else X
-                 for X in (X_train, *others))
+    return tuple(preprocessing.transform(X).astype(np.float32, copy=False) if len(X) else X
+                 for X in splits)
 
 
 def _one_line(error):

@@ -3,19 +3,24 @@
 import json
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import optuna
-from mlflow.models import infer_signature
+import pandas as pd
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
 from optuna.trial import FixedTrial, TrialState
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 
-from estimators import MLPClassifier, propagate_interrupts
+from estimators import DivergenceError, MLPClassifier, propagate_interrupts
 
-from . import plots, tracking
+from . import plots, registry, tracking
+from .preprocessing import describe as describe_preprocessing
+from .preprocessing import with_estimator
 from .space import Range, estimator_params, label
 
 MODEL_NAME = "model"
@@ -91,28 +96,144 @@ def params_of_trial(trial, spec, n_train):
     return params
 
 
+@dataclass
+class Champion:
+    """What a finished study registered, or found already registered, for its best trial.
+
+    Attributes
+    ----------
+    model : sklearn.pipeline.Pipeline or None
+        The study's fitted preprocessing and estimator; None when nothing changed.
+    scores : dict or None
+        test_accuracy and test_loss of ``model`` on the raw test rows.
+    model_uri : str
+    source : str
+        'refit' (train + validation), 'trial-<n>' (the best trial's own
+        model, when the refit diverged or ended worse) or 'unchanged'.
+    lines : list of str
+        What happened, for the command to print.
+    """
+
+    model: object
+    scores: dict | None
+    model_uri: str
+    source: str
+    lines: list
+
+
 def refit_and_register(client, run_id, study, spec, data):
-    """Refit the best configuration on train + validation, score it on test, log and register it.
+    """Refit the best trial on train + validation, guard it, score it on test, log and register it.
+
+    The logged model is the whole :class:`~sklearn.pipeline.Pipeline` (the
+    study's preprocessing, then the estimator) so that it predicts from raw
+    rows. A refit that diverges, or scores worse by the study's objective than
+    the best trial's own model on the training and validation rows (never the
+    test rows), is replaced by that model. When the registry already holds
+    this trial's model for the same data, nothing is refit or registered.
+
+    Returns
+    -------
+    Champion
+    """
+    best = study.best_trial
+    X, y = _train_and_validation(data)
+    params = params_of_trial(best, spec, len(X))
+    tags = _version_tags(spec, best, run_id, data, params)
+    if spec.register:
+        known = registry.find_version(client, spec.register["name"], tags)
+        if known is not None:
+            return _unchanged(client, run_id, spec.register, known)
+    model, source, reason = _guarded_refit(best, spec, data, X, y, params)
+    pipeline = with_estimator(data.preprocessing, model)
+    scores, predicted, proba = _test_scores(pipeline, data)
+    tracking.log_batch(client, run_id, metrics=[tracking.Metric(k, v, 0, 0) for k, v in scores.items()],
+                       tags=tracking.tags_of({"champion_source": source}))
+    _log_figures(client, run_id, model, data, predicted, proba)
+    what = ("refit best on train+validation" if source == "refit" else
+            f"the refit was worse: the model is trial {best.number}'s own")
+    lines = [f"{what} ({reason}): test accuracy {scores['test_accuracy']:.4f}, "
+             f"test loss {scores['test_loss']:.4f}"]
+    uri = log_model(run_id, pipeline, raw_example(data.X_test_raw[:5]))
+    if spec.register:
+        tags.update(source=source, test_accuracy=f"{scores['test_accuracy']:.6f}")
+        uri, line = _register(client, spec, uri, tags, _description(spec, best, source, reason, scores, data))
+    else:
+        line = f"model {uri} (not registered)"
+    return Champion(pipeline, scores, uri, source, lines + [line])
+
+
+def _register(client, spec, uri, tags, description):
+    """Register the logged model; the version's URI and a line saying whether the alias moved."""
+    name, alias = spec.register["name"], spec.register["alias"]
+    version, moved, why = registry.register(client, uri, name, alias, tags, description, spec.direction)
+    line = (f"registered {name} version {version}; {alias} {'moved to it' if moved else 'stays'} ({why}): "
+            f"models:/{name}@{alias}" + ("" if moved else f", this one models:/{name}/{version}"))
+    return f"models:/{name}/{version}", line
+
+
+def _train_and_validation(data):
+    if not len(data.X_val):
+        return data.X_train, data.y_train
+    return np.vstack([data.X_train, data.X_val]), np.concatenate([data.y_train, data.y_val])
+
+
+def _fit(params, seed, X, y, validation):
+    with warnings.catch_warnings(), propagate_interrupts():  # Ctrl-C registers no half-trained model
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
+        return MLPClassifier(**params, random_state=seed).fit(X, y, validation_data=validation)
+
+
+def _guarded_refit(best, spec, data, X, y, params):
+    """The refit on ``X, y`` (train + validation), unless the best trial's own model is better.
+
+    Both are scored by the study's objective (accuracy, or log loss for
+    ``val_loss``) on every row the refit may use, training and validation
+    alike, never the test rows. The refit trained on all of them, so one that
+    still scores worse there than the trial's model (trained on the training
+    rows only) is worse indeed: unstable to its last epoch, or diverged. The
+    trial's own model is trained again as the trial trained it: same
+    configuration, first seed, training rows only.
 
     Returns
     -------
     model : MLPClassifier
-    scores : dict
-        test_accuracy and test_loss.
-    model_uri : str
-        ``models:/<name>@<alias>`` when registered, else the logged model's URI.
+    source : str
+        'refit' or 'trial-<n>'.
+    reason : str
+        How the two compared, or why the refit was not kept.
     """
-    X = np.vstack([data.X_train, data.X_val]) if len(data.X_val) else data.X_train
-    y = np.concatenate([data.y_train, data.y_val]) if len(data.X_val) else data.y_train
-    with warnings.catch_warnings(), propagate_interrupts():  # Ctrl-C registers no half-trained model
-        warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
-        model = MLPClassifier(**params_of_trial(study.best_trial, spec, len(X)),
-                              random_state=spec.seeds[0]).fit(X, y)
-    proba = model.predict_proba(data.X_test)
-    predicted = model.classes_[proba.argmax(axis=1)]
+    seed = spec.seeds[0]
+    validation = (data.X_val, data.y_val) if len(data.X_val) else None
+    own = _fit(params_of_trial(best, spec, len(data.X_train)), seed, data.X_train, data.y_train, validation)
+    try:
+        refit = _fit(params, seed, X, y, validation)
+    except DivergenceError as error:
+        return own, f"trial-{best.number}", f"the refit diverged ({error})"
+    scores = [_objective_on(model, X, y, spec.metric) for model in (refit, own)]
+    worse = scores[0] < scores[1] if spec.direction == "maximize" else scores[0] > scores[1]
+    what = "accuracy" if spec.metric == "val_accuracy" else "log loss"
+    comparison = (f"{what} on the training and validation rows: refit {scores[0]:.4f}, "
+                  f"trial {best.number}'s own model {scores[1]:.4f}")
+    return (own, f"trial-{best.number}", comparison) if worse else (refit, "refit", comparison)
+
+
+def _objective_on(model, X, y, metric):
+    """The study's objective measured on ``X, y``: accuracy, or log loss for ``val_loss``."""
+    if metric == "val_accuracy":
+        return float(np.mean(model.predict(X) == y))
+    return float(log_loss(y, model.predict_proba(X), labels=model.classes_))
+
+
+def _test_scores(pipeline, data):
+    """Test accuracy and loss of the whole pipeline on the raw test rows, as a user would get them."""
+    predicted = pipeline.predict(data.X_test_raw)
+    proba = pipeline.predict_proba(data.X_test_raw)
     scores = {"test_accuracy": float(np.mean(predicted == data.y_test)),
-              "test_loss": float(log_loss(data.y_test, proba, labels=model.classes_))}
-    tracking.log_batch(client, run_id, metrics=[tracking.Metric(k, v, 0, 0) for k, v in scores.items()])
+              "test_loss": float(log_loss(data.y_test, proba, labels=pipeline.classes_))}
+    return scores, predicted, proba
+
+
+def _log_figures(client, run_id, model, data, predicted, proba):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         plots.curves(model.history_, folder / "refit_curves.png", "refit on train + validation")
@@ -122,28 +243,72 @@ def refit_and_register(client, run_id, study, spec, data):
             plots.top_scored_images(data.X_test[plots.top_scored(proba)], model.classes_,
                                     data.image_shape, folder / "test_top3_images.png")
         client.log_artifacts(run_id, str(folder), "best")
-    return model, scores, log_model(run_id, model, data.X_test[:5], spec.register)
 
 
-def log_model(run_id, model, example, register):
-    """Log with a signature and an input example; register and alias it when asked."""
+def _version_tags(spec, best, run_id, data, params):
+    """What tells this candidate apart from other versions (``registry.IDENTITY_TAGS``) and ranks it."""
+    return {"study": spec.name, "trial": best.number, "parent_run_id": run_id,
+            "data_fingerprint": data.fingerprint, "config": registry.config_digest(params, spec.seeds[0]),
+            "objective": spec.metric, "objective_value": f"{best.value:.6f}"}
+
+
+def _description(spec, best, source, reason, scores, data):
+    model = ("refit on training + validation rows" if source == "refit"
+             else "the trial's own model, trained on the training rows; the refit was worse")
+    model = f"{model} ({reason})"
+    return (f"Study {spec.name}, trial {best.number}, {model}. {spec.metric} {best.value:.4f} "
+            f"(validation, the study's objective); test accuracy {scores['test_accuracy']:.4f}, "
+            f"test loss {scores['test_loss']:.4f}. Data: {data.name}, {len(data.X_train)} training, "
+            f"{len(data.X_val)} validation and {len(data.y_test)} test rows (fingerprint "
+            f"{data.fingerprint}). Preprocessing: {describe_preprocessing(data.preprocessing)}. "
+            "Predicts class labels from raw rows; predict_proba on mlflow.sklearn.load_model(...).")
+
+
+def _unchanged(client, run_id, register, version):
+    """Nothing new since ``version`` was registered: say so, register nothing, leave the alias."""
+    name, alias = register["name"], register["alias"]
+    current = registry.champion(client, name, alias)
+    where = (f"{alias} is version {current.version}" if current is not None else f"no {alias}")
+    tracking.log_batch(client, run_id, tags=tracking.tags_of({"champion_source": "unchanged",
+                                                              "registered_version": version.version}))
+    lines = [f"nothing changed since {name} version {version.version} (study {version.tags['study']}, "
+             f"trial {version.tags['trial']}, same data): no refit, no new version; {where}"]
+    return Champion(None, None, f"models:/{name}/{version.version}", "unchanged", lines)
+
+
+def raw_example(rows):
+    """Raw rows as a user has them: integers when every value is whole (pixels, digits), else float64."""
+    rows = np.asarray(rows)
+    return rows.astype(np.int64) if np.all(rows == np.round(rows)) else rows.astype(np.float64)
+
+
+def signature_of(pipeline, example):
+    """Any numeric dtype in ``example``'s number of columns in, labels out.
+
+    The columns are typed 'any': MLflow's 'double' refuses int64 (a csv of
+    pixel values read by pandas) and 'long' refuses float64 (``load_digits``);
+    the pipeline's first step checks and converts what comes.
+    """
+    inputs = Schema([ColSpec(AnyType()) for _ in range(example.shape[1])])
+    return ModelSignature(inputs=inputs, outputs=infer_signature(example, pipeline.predict(example)).outputs)
+
+
+def log_model(run_id, model, example):
+    """Log the pipeline on run ``run_id`` with a signature and a raw input example; returns its URI."""
     import cloudpickle
     import scipy
     import sklearn
 
     requirements = [f"scikit-learn=={sklearn.__version__}", f"numpy=={np.__version__}",
-                    f"scipy=={scipy.__version__}", f"cloudpickle=={cloudpickle.__version__}"]
-    estimators_folder = str(Path(__file__).resolve().parents[1] / "estimators")
+                    f"scipy=={scipy.__version__}", f"cloudpickle=={cloudpickle.__version__}",
+                    f"pandas=={pd.__version__}"]
+    # The pipeline's classes live in estimators/ and search/preprocessing.py: both travel with it.
+    root = Path(__file__).resolve().parents[1]
     with mlflow.start_run(run_id=run_id):
         info = mlflow.sklearn.log_model(
-            model, name=MODEL_NAME, signature=infer_signature(example, model.predict(example)),
+            model, name=MODEL_NAME, signature=signature_of(model, example),
             input_example=example, pip_requirements=requirements,
             serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-            code_paths=[estimators_folder],
-            registered_model_name=register["name"] if register else None,
+            code_paths=[str(root / "estimators"), str(root / "search")],
         )
-    if not register:
-        return info.model_uri
-    client = mlflow.tracking.MlflowClient()
-    client.set_registered_model_alias(register["name"], register["alias"], info.registered_model_version)
-    return f"models:/{register['name']}@{register['alias']}"
+    return info.model_uri

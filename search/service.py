@@ -22,8 +22,8 @@ from . import tracking
 from .data import load_dataset
 from .objective import FIGURES, Objective
 from .progress import Progress
-from .storage import (DEFAULT_STORAGE, StorageError, check_url, describe, exists, open_storage,
-                      retried_number, retried_numbers, retry_trial)
+from .storage import (StorageError, beside_tracking, check_url, describe, exists,
+                      open_storage, retried_number, retried_numbers, retry_trial)
 from .studyfile import load_study
 
 STUDY_FILE_ATTR = "study_file"
@@ -177,7 +177,8 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
 def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, worker_index=0):
     """``python -m search worker``: join a study that ``run`` created, from any machine."""
     text = None
-    if exists(check_url(storage_url or DEFAULT_STORAGE)):  # never create a storage only to find it empty
+    storage_url = storage_url or beside_tracking(tracking.resolve_uri(tracking_uri))  # as run's default
+    if exists(check_url(storage_url)):  # never create a storage only to find it empty
         storage = open_storage(storage_url)
         try:
             text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(STUDY_FILE_ATTR)
@@ -318,11 +319,12 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
 
     from .results import log_summary, refit_and_register, summary_text
 
-    storage_url = storage_url or DEFAULT_STORAGE
+    tracking_uri = tracking.resolve_uri(tracking_uri)
+    # '' is what MLproject passes when no storage is given
+    storage_url = storage_url or os.environ.get("OPTUNA_STORAGE") or beside_tracking(tracking_uri)
     if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
         print("warning: mlflow run logs its -P parameters, so this storage URL's password is now a "
               "param of the run; give it in PGPASSWORD instead", file=sys.stderr)
-    tracking_uri = tracking.resolve_uri(tracking_uri)
     data = load_data(spec)
     check_url(storage_url)
     client = tracking.connect(tracking_uri)
@@ -352,10 +354,10 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     print(summary_text(study, spec, stages), flush=True)
     result = {"study": study, "parent_run_id": parent, "stages": stages}
     if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        model, scores, uri = refit_and_register(client, parent, study, spec, data)
-        print(f"refit best on train+validation: test accuracy {scores['test_accuracy']:.4f}, "
-              f"test loss {scores['test_loss']:.4f}; model {uri}", flush=True)
-        result.update(model=model, scores=scores, model_uri=uri)
+        champion = refit_and_register(client, parent, study, spec, data)
+        print("\n".join(champion.lines), flush=True)
+        result.update(model=champion.model, scores=champion.scores, model_uri=champion.model_uri,
+                      champion=champion)
     tracking.end_run(client, parent, "FINISHED")
     return result
 

@@ -78,6 +78,19 @@ def _reason(error):
     return mask_password(str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
 
 
+def beside_tracking(tracking_uri):
+    """The default storage: a journal file beside a local SQLite tracking store, else ``DEFAULT_STORAGE``.
+
+    Kept with the MLflow database, the study is found again by the same command
+    from any folder, and under ``mlflow run``, which may run a copy of the project.
+    """
+    prefix = "sqlite:///"
+    path = tracking_uri.removeprefix(prefix).partition("?")[0] if tracking_uri.startswith(prefix) else ""
+    if not path or path == ":memory:":
+        return DEFAULT_STORAGE
+    return JOURNAL_PREFIX + str(Path(path).absolute().parent / DEFAULT_STORAGE.removeprefix(JOURNAL_PREFIX))
+
+
 def exists(url):
     """Whether the storage already holds anything (a server-backed one always may)."""
     url = url or DEFAULT_STORAGE

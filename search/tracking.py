@@ -81,9 +81,11 @@ def connect(tracking_uri):
 
 
 def experiment_id(client, name):
-    """The id of the experiment ``name`` (``MLFLOW_EXPERIMENT_ID`` under ``mlflow run``), created if needed."""
-    if os.environ.get("MLFLOW_EXPERIMENT_ID"):
-        return os.environ["MLFLOW_EXPERIMENT_ID"]
+    """The id of the experiment ``name``, created if needed.
+
+    Also under ``mlflow run``, whose ``MLFLOW_EXPERIMENT_ID`` (often "Default")
+    is not used: a study lives in its own experiment, however it is started.
+    """
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
@@ -98,14 +100,29 @@ def experiment_id(client, name):
 
 
 def start_parent_run(client, experiment, study_name, tags):
-    """The invocation's parent run: the one ``mlflow run`` made (``MLFLOW_RUN_ID``), else a new one."""
-    run_id = os.environ.get("MLFLOW_RUN_ID")
-    if run_id:
-        client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
-        return run_id
-    run = client.create_run(experiment, run_name=f"{study_name}-{time.strftime('%Y%m%d-%H%M%S')}",
-                            tags=tags)
-    return run.info.run_id
+    """The invocation's parent run, in the study's experiment, named ``<study>-<time>``.
+
+    Under ``mlflow run`` (``MLFLOW_RUN_ID``), MLflow's run is the parent when
+    it is in the study's experiment; otherwise (MLflow put it in "Default")
+    the parent is a new run in the study's experiment, and the two are linked
+    by tags (``launcher_run_id`` on the parent, ``study_parent_run_id`` and
+    ``study_experiment_id`` on MLflow's run), so that one study never spans
+    two experiments.
+    """
+    name = f"{study_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    launcher = os.environ.get("MLFLOW_RUN_ID")
+    if launcher and client.get_run(launcher).info.experiment_id == experiment:
+        client.log_batch(launcher, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        client.update_run(launcher, name=name)
+        return launcher
+    if launcher:
+        tags = {**tags, "launcher_run_id": launcher}
+    run_id = client.create_run(experiment, run_name=name, tags=tags).info.run_id
+    if launcher:
+        client.log_batch(launcher, tags=tags_of({"study_parent_run_id": run_id,
+                                                 "study_experiment_id": experiment}))
+        client.update_run(launcher, name=f"{name}-launcher")
+    return run_id
 
 
 def start_trial_run(client, experiment, parent_run_id, trial_number, tags):

@@ -83,9 +83,9 @@ def test_the_parent_run_holds_the_study_summary_and_the_registered_model(finishe
     loaded = mlflow.pyfunc.load_model("models:/e2e-model@champion")
     spec = load_study(finished_study.path)
     data = load_data(spec)
-    predictions = loaded.predict(data.X_test)
+    predictions = loaded.predict(data.X_test_raw)  # raw rows: the model holds the scaling
     native = mlflow.sklearn.load_model("models:/e2e-model@champion")
-    np.testing.assert_array_equal(predictions, native.predict(data.X_test))
+    np.testing.assert_array_equal(predictions, native.predict(data.X_test_raw))
     assert np.mean(predictions == data.y_test) == pytest.approx(parent.data.metrics["test_accuracy"])
 
 
@@ -155,23 +155,38 @@ def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(write_stu
     assert run.data.tags["optuna.state"] == "FAIL" and "diverged" in run.data.tags["fail_reason"]
 
 
-def test_mlflow_run_uses_its_run_as_the_parent(write_study, workdir):
-    path = write_study("viamlflow", n_trials=2, register=False)
+def test_mlflow_run_from_another_folder_keeps_the_study_in_its_experiment(workdir, monkeypatch):
+    """`mlflow run <project>` from elsewhere, then `python -m search run` resumes the same study."""
+    store, elsewhere = workdir / "store", workdir / "elsewhere"
+    store.mkdir(), elsewhere.mkdir()
+    tracking_uri = f"sqlite:///{store}/mlflow.db"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "MLFLOW_TRACKING_URI": f"sqlite:///{workdir}/mlflow.db"}
-    result = subprocess.run(
+           "MLFLOW_TRACKING_URI": tracking_uri}
+    env.pop("OPTUNA_STORAGE", None)
+    result = subprocess.run(  # the study file is resolved against the project, not this folder
         ["mlflow", "run", str(REPO), "-e", "search", "--env-manager", "local",
-         "-P", f"study={path}", "-P", f"storage=sqlite:///{workdir}/optuna.db"],
-        env=env, capture_output=True, text=True, timeout=300)
+         "-P", "study=studies/quickstart.yaml", "-P", "n_trials=1"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    client = MlflowClient(f"sqlite:///{workdir}/mlflow.db")
-    experiment = client.get_experiment_by_name("Default")
-    runs = client.search_runs([experiment.experiment_id])
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parents) == 1 and parents[0].data.tags.get("mlflow.project.entryPoint") == "search"
-    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert (store / "optuna.journal").exists() and not list(elsewhere.iterdir())
+    monkeypatch.delenv("OPTUNA_STORAGE", raising=False)
+    assert cli.main(["run", str(REPO / "studies" / "quickstart.yaml"), "--n-trials", "1",
+                     "--tracking-uri", tracking_uri]) == 0
+    study = optuna.load_study(study_name="quickstart",
+                              storage=JournalStorage(JournalFileBackend(str(store / "optuna.journal"))))
+    assert [t.number for t in study.trials] == [0, 1]  # the second command resumed the first's study
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("quickstart").experiment_id
+    parents = client.search_runs([experiment], filter_string="tags.study = 'quickstart'",
+                                 order_by=["attributes.start_time ASC"])
+    assert len(parents) == 2 and all(p.info.run_name.startswith("quickstart-") for p in parents)
+    assert all(p.info.status == "FINISHED" for p in parents)
+    trials = [r for p in parents for r in children(client, experiment, p.info.run_id)]
     assert sorted(r.info.run_name for r in trials) == ["trial-0", "trial-1"]
-    assert parents[0].info.status == "FINISHED"
+    launcher = client.get_run(parents[0].data.tags["launcher_run_id"])  # MLflow's own run, linked
+    assert launcher.data.tags["mlflow.project.entryPoint"] == "search"
+    assert launcher.data.tags["study_parent_run_id"] == parents[0].info.run_id
+    assert launcher.info.run_name == f"{parents[0].info.run_name}-launcher"
 
 
 def test_ctrl_c_and_sigterm_stop_training_in_the_service(small_digits_for_interrupts):
