@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
 from .activations import ACTIVATIONS, Activation
+from .augment import check_augment, epoch_batches
 from .network import Network
 from .optimizers import make_optimizer
 
@@ -105,7 +106,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     dropout : float in [0, 1), default=0.0
         Inverted dropout rate on hidden activations, while training.
     jitter : float, default=0.0
-        Standard deviation of Gaussian noise added to each training batch.
+        Standard deviation of Gaussian noise added to each training batch
+        (fresh per sample and epoch, drawn a batch ahead on a second thread).
+    augment : dict, default=None
+        Image augmentation of training batches, per sample: ``shift`` (int,
+        largest shift in pixels, zeros brought in), ``crop_padding`` (int,
+        a random crop of the image padded with that many zeros) and ``flip``
+        (bool, mirror left-right half of the time), e.g.
+        ``{"shift": 2, "flip": True}``. See ``estimators.augment``.
+    image_shape : tuple, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of X's flat rows
+        (channels last) for ``augment``; None infers a square grey or RGB image.
     cyclic_bounds : tuple (eta_min, eta_max), default=(1e-5, 1e-1)
     cyclic_step_size : int, default=500
         Updates from ``eta_min`` to ``eta_max`` (the n_s of Smith's paper).
@@ -171,6 +182,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         "batch_norm": [None, StrOptions({"before", "after"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "jitter": [Interval(Real, 0, None, closed="left")],
+        "augment": [None, dict],
+        "image_shape": [None, tuple, list],
         "cyclic_bounds": [tuple, list],
         "cyclic_step_size": [Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions({"glorot_uniform", "he_normal", "lecun_normal"})],
@@ -208,6 +221,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         batch_norm=None,
         dropout=0.0,
         jitter=0.0,
+        augment=None,
+        image_shape=None,
         cyclic_bounds=(1e-5, 1e-1),
         cyclic_step_size=500,
         weight_init="glorot_uniform",
@@ -241,6 +256,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.batch_norm = batch_norm
         self.dropout = dropout
         self.jitter = jitter
+        self.augment = augment
+        self.image_shape = image_shape
         self.cyclic_bounds = cyclic_bounds
         self.cyclic_step_size = cyclic_step_size
         self.weight_init = weight_init
@@ -321,6 +338,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_added_params(self):
+        check_augment(self.augment, self.image_shape)
         bounds = self.cyclic_bounds
         if (len(bounds) != 2 or not all(isinstance(b, Real) and np.isfinite(b) for b in bounds)
                 or not 0 < bounds[0] < bounds[1]):
@@ -463,11 +481,10 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
         Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
         total_loss, total_correct, norms = 0.0, 0, []
+        make_batch = epoch_batches(self, X, batch_size)  # gathered, augmented, jittered
         for index in self._batches(len(X), batch_size):
-            xb = np.take(X, index, axis=0, out=X_batch[:len(index)])
-            yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)])
-            if self.jitter:
-                xb += self._noise.standard_normal(xb.shape, dtype=xb.dtype) * xb.dtype.type(self.jitter)
+            xb = make_batch(index, X_batch)
+            yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)], mode="clip")
             wb = None if weights is None else weights[index]
             loss, correct = network.loss_and_gradients(xb, yb, self.alpha, wb)
             if not np.isfinite(loss):
