@@ -7,8 +7,8 @@ shift of an image stored flat (rows of ``width * channels`` values) is the
 same vector read from another start, so every sample of a batch is read from
 the data at its own offset in one gather (which replaces the plain batch
 gather) and the pixels the shift brought in from outside the image (from the
-neighbouring rows or images) are then zeroed by one multiply. Flips are a
-second gather of the flipped half.
+neighbouring rows or images) are then zeroed, row and column bands only.
+Flips copy the flipped half once more.
 
 Examples
 --------
@@ -112,12 +112,9 @@ class ImageAugmenter:
         out = windows[np.where(inside, starts, 0)]
         for row in np.flatnonzero(~inside):  # the first or last image moved off the data's ends
             out[row] = _shifted(X[index[row]], self.shape, dy[row], dx[row])
-        images = out.reshape(len(out), height, width, channels)
-        if dy.any() or dx.any():
-            images *= _kept_pixels(self.shape, dy, dx)
+        _zero_outside(out, self.shape, dy, dx)
         if self.flip:
-            flipped = np.flatnonzero(self.rng.random(len(index)) < 0.5)
-            images[flipped] = images[flipped, :, ::-1]
+            _mirror(out, np.flatnonzero(self.rng.random(len(index)) < 0.5), self.shape)
         return out
 
     def _offsets(self, n):
@@ -129,13 +126,29 @@ class ImageAugmenter:
         return dy, dx
 
 
-def _kept_pixels(shape, dy, dx):
-    """``(n, height, width, 1)``: 1 where a shifted image's pixel came from inside the image, else 0."""
-    height, width, _ = shape
+def _mirror(out, rows, shape):
+    """Mirror the flat images ``out[rows]`` left-right, in place.
+
+    Each pixel's channels move as one item (a void view): a reversed view of
+    (height, width, channels) floats would copy them in runs of 3 values.
+    """
+    height, width, channels = shape
+    pixels = out.view(np.dtype((np.void, channels * out.itemsize))).reshape(len(out), height, width)
+    pixels[rows] = pixels[rows, :, ::-1]
+
+
+def _zero_outside(out, shape, dy, dx):
+    """Zero the pixels of shifted flat images ``out`` that came from outside the image.
+
+    Only those rows and columns are written (a multiply by a 0/1 mask would
+    pass over every value, and broadcast over 3 channels it runs 5 times slower).
+    """
+    height, width, channels = shape
     rows = np.arange(height) + dy[:, None]
     cols = np.arange(width) + dx[:, None]
-    kept = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[:, None, :]
-    return kept[..., None].astype(np.float32)
+    out.reshape(len(out), height, width * channels)[(rows < 0) | (rows >= height)] = 0
+    by_column = out.reshape(len(out), height, width, channels).transpose(0, 2, 1, 3)
+    by_column[(cols < 0) | (cols >= width)] = 0
 
 
 def _shifted(row, shape, dy, dx):
