@@ -158,14 +158,24 @@ def cifar_shaped():
     return rng.standard_normal((45000, 3072), dtype=np.float32), rng.integers(0, 10, 45000)
 
 
-def timed_rounds(contenders, rounds, title):
-    """Median seconds of each contender, each round running every one in turn."""
+def timed_rounds(contenders, rounds, title, cpu=None):
+    """Median seconds of each contender, each round running every one in turn.
+
+    ``cpu``, a dict, also gets each contender's median CPU seconds (all its
+    threads): the work done, which other processes on the machine change
+    much less than the wall time.
+    """
     times = {name: [] for name in contenders}
+    cpu_times = {name: [] for name in contenders}
     for round_ in range(rounds):
         for name, run in contenders.items():
+            started = time.process_time()
             times[name].append(_timed(run))
-        print(f"{title} round {round_ + 1}: " + ", ".join(f"{n} {t[-1]:.2f} s" for n, t in times.items()),
-              flush=True)
+            cpu_times[name].append(time.process_time() - started)
+        print(f"{title} round {round_ + 1}: " + ", ".join(
+            f"{n} {t[-1]:.2f} s (cpu {cpu_times[n][-1]:.2f} s)" for n, t in times.items()), flush=True)
+    if cpu is not None:
+        cpu.update({name: statistics.median(t) for name, t in cpu_times.items()})
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -207,12 +217,13 @@ def costs(X_mnist, y_mnist, rounds):
     for title, (fit, X, y, augment) in cases.items():
         contenders = {"plain": lambda: fit(X, y), "jitter 0.1": lambda: fit(X, y, jitter=0.1),
                       f"augment {augment}": lambda: fit(X, y, augment=augment)}
-        medians = timed_rounds(contenders, rounds, title)
+        cpu = {}
+        medians = timed_rounds(contenders, rounds, title, cpu)
         plain = medians.pop("plain")
-        print(f"\n{title}, median of {rounds} rounds: plain epoch {plain:.2f} s")
+        print(f"\n{title}, median of {rounds} rounds: plain epoch {plain:.2f} s (cpu {cpu['plain']:.2f} s)")
         for name, seconds in medians.items():
             print(f"  {name:40s} {seconds:6.2f} s  ratio {seconds / plain:.2f} "
-                  f"({verdict(seconds / plain, 1.15)})")
+                  f"({verdict(seconds / plain, 1.15)}); cpu ratio {cpu[name] / cpu['plain']:.2f}")
 
 
 def accuracy(X, y, X_test, y_test):
