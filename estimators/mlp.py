@@ -28,6 +28,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from . import lbfgs
 from .activations import ACTIVATIONS, Activation
+from .augment import check_augment, epoch_batches
 from .interrupts import interrupts_propagate
 from .network import Network
 from .optimizers import make_optimizer
@@ -101,6 +102,8 @@ class BaseMLP(BaseEstimator):
         "batch_norm": [None, StrOptions({"before", "after"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "jitter": [Interval(Real, 0, None, closed="left")],
+        "augment": [None, dict],
+        "image_shape": [None, tuple, list],
         "cyclic_bounds": [tuple, list],
         "cyclic_step_size": [Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions({"glorot_uniform", "he_normal", "lecun_normal"})],
@@ -142,6 +145,8 @@ class BaseMLP(BaseEstimator):
         batch_norm=None,
         dropout=0.0,
         jitter=0.0,
+        augment=None,
+        image_shape=None,
         cyclic_bounds=(1e-5, 1e-1),
         cyclic_step_size=500,
         weight_init="glorot_uniform",
@@ -176,6 +181,8 @@ class BaseMLP(BaseEstimator):
         self.batch_norm = batch_norm
         self.dropout = dropout
         self.jitter = jitter
+        self.augment = augment
+        self.image_shape = image_shape
         self.cyclic_bounds = cyclic_bounds
         self.cyclic_step_size = cyclic_step_size
         self.weight_init = weight_init
@@ -215,9 +222,10 @@ class BaseMLP(BaseEstimator):
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        if self.jitter and sparse.issparse(X):
-            raise ValueError(f"jitter={self.jitter} adds dense noise: it needs dense X, "
-                             "got a sparse matrix")
+        if (self.jitter or self.augment) and sparse.issparse(X):
+            what = (f"jitter={self.jitter} adds dense noise" if self.jitter
+                    else f"augment={self.augment} moves image pixels")
+            raise ValueError(f"{what}: it needs dense X, got a sparse matrix")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         self._random_state = check_random_state(self.random_state)
@@ -242,6 +250,7 @@ class BaseMLP(BaseEstimator):
         return self
 
     def _check_added_params(self):
+        check_augment(self.augment, self.image_shape)
         bounds = self.cyclic_bounds
         if (len(bounds) != 2 or not all(isinstance(b, Real) and np.isfinite(b) for b in bounds)
                 or not 0 < bounds[0] < bounds[1]):
@@ -249,10 +258,11 @@ class BaseMLP(BaseEstimator):
                 f"The 'cyclic_bounds' parameter of {type(self).__name__} must be a pair "
                 f"(eta_min, eta_max) with 0 < eta_min < eta_max. Got {bounds!r} instead."
             )
-        if self.solver == "lbfgs" and (self.dropout or self.jitter):
+        if self.solver == "lbfgs" and (self.dropout or self.jitter or self.augment):
             raise ValueError(
-                f"solver='lbfgs' needs a deterministic loss, but dropout={self.dropout} and "
-                f"jitter={self.jitter} make it random: set both to 0 or use 'sgd' or 'adam'")
+                f"solver='lbfgs' needs a deterministic loss, but dropout={self.dropout}, "
+                f"jitter={self.jitter} and augment={self.augment} make it random: "
+                "set them to 0 / None or use 'sgd' or 'adam'")
 
     def _input_dtype(self, reset):
         """The dtype X is converted to: the network's once there is one, else ``dtype``'s."""
@@ -441,15 +451,13 @@ class BaseMLP(BaseEstimator):
         dense = not sparse.issparse(X)
         if dense:
             X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+            make_batch = epoch_batches(self, X, batch_size)  # gathered, augmented, jittered
         Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
         total_loss, total_correct, norms = 0.0, 0, []
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
-            xb = np.take(X, index, axis=0, out=X_batch[:len(index)]) if dense else X[index]
-            yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)])
-            if self.jitter:
-                noise = self._noise_source().standard_normal(xb.shape, dtype=xb.dtype)
-                xb += noise * xb.dtype.type(self.jitter)
+            xb = make_batch(index, X_batch) if dense else X[index]
+            yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)], mode="clip")
             wb = None if weights is None else weights[index]
             loss, correct = network.loss_and_gradients(xb, yb, self.alpha, wb)
             if not np.isfinite(loss):
@@ -580,7 +588,7 @@ class BaseMLP(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = not self.jitter  # dense noise needs dense input
+        tags.input_tags.sparse = not (self.jitter or self.augment)  # both change dense images
         return tags
 
 
@@ -642,7 +650,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     dropout : float in [0, 1), default=0.0
         Inverted dropout rate on hidden activations, while training.
     jitter : float, default=0.0
-        Standard deviation of Gaussian noise added to each training batch.
+        Standard deviation of Gaussian noise added to each training batch
+        (fresh per sample and epoch, drawn a batch ahead on a second thread).
+    augment : dict, default=None
+        Image augmentation of training batches, per sample: ``shift`` (int,
+        largest shift in pixels, zeros brought in), ``crop_padding`` (int,
+        a random crop of the image padded with that many zeros) and ``flip``
+        (bool, mirror left-right half of the time), e.g.
+        ``{"shift": 2, "flip": True}``. See ``estimators.augment``.
+    image_shape : tuple, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of X's flat rows
+        (channels last) for ``augment``; None infers a square grey or RGB image.
     cyclic_bounds : tuple (eta_min, eta_max), default=(1e-5, 1e-1)
     cyclic_step_size : int, default=500
         Updates from ``eta_min`` to ``eta_max`` (the n_s of Smith's paper).

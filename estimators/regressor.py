@@ -16,7 +16,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     The same engine as :class:`estimators.MLPClassifier`: every parameter of
     ``sklearn.neural_network.MLPRegressor`` keeps its name, meaning and
     default, and the additions (activations, ``slope``, ``prelu_per``,
-    ``batch_norm``, ``dropout``, ``jitter``, ``learning_rate='cyclic'``,
+    ``batch_norm``, ``dropout``, ``jitter``, ``augment``, ``learning_rate='cyclic'``,
     ``weight_init``, ``dtype``, ``callbacks``) are the classifier's, documented there.
 
     Parameters
@@ -28,7 +28,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, max_fun, slope, prelu_per, batch_norm, \
-dropout, jitter, cyclic_bounds, cyclic_step_size, weight_init, dtype, callbacks :
+dropout, jitter, augment, image_shape, cyclic_bounds, cyclic_step_size, weight_init, \
+dtype, callbacks :
         As :class:`estimators.MLPClassifier`'s. Early stopping scores R^2 on
         the validation split (never stratified).
 
@@ -94,6 +95,8 @@ n_outputs_, out_activation_ :
         batch_norm=None,
         dropout=0.0,
         jitter=0.0,
+        augment=None,
+        image_shape=None,
         cyclic_bounds=(1e-5, 1e-1),
         cyclic_step_size=500,
         weight_init="glorot_uniform",
@@ -130,6 +133,8 @@ n_outputs_, out_activation_ :
             batch_norm=batch_norm,
             dropout=dropout,
             jitter=jitter,
+            augment=augment,
+            image_shape=image_shape,
             cyclic_bounds=cyclic_bounds,
             cyclic_step_size=cyclic_step_size,
             weight_init=weight_init,

@@ -2,12 +2,17 @@
 
 One vocabulary: a name in the space is the Optuna parameter's name and the
 MLflow param's name, and it is the estimator's argument of the same name, but
-for three study-level names: ``lambda`` (the seeds' L2 coefficient, turned
-into ``alpha``), and ``depth`` and ``width`` (turned into ``hidden_layer_sizes``).
+for a few study-level names: ``lambda`` (the seeds' L2 coefficient, turned
+into ``alpha``), ``depth`` and ``width`` (turned into ``hidden_layer_sizes``),
+and ``augment_<key>`` (``augment_shift``, ``augment_crop_padding``,
+``augment_flip``: one entry each of the ``augment`` dict).
 """
 
 import math
 from dataclasses import dataclass, replace
+
+# augment_shift: 2 in a space or an estimator section is augment={"shift": 2}.
+AUGMENT_PREFIX = "augment_"
 
 
 @dataclass(frozen=True)
@@ -130,9 +135,12 @@ def estimator_params(values, fixed, n_train):
     -------
     dict
         Keyword arguments for MLPClassifier; ``lambda``, ``depth`` and
-        ``width`` are replaced by ``alpha`` and ``hidden_layer_sizes``.
+        ``width`` are replaced by ``alpha`` and ``hidden_layer_sizes``, and
+        ``augment_<key>`` values join the ``augment`` dict.
     """
     params = {**fixed, **values}
+    for name in [n for n in params if n.startswith(AUGMENT_PREFIX)]:
+        params["augment"] = {**(params.get("augment") or {}), name[len(AUGMENT_PREFIX):]: params.pop(name)}
     if "depth" in params:
         params["hidden_layer_sizes"] = (int(params.pop("width")),) * int(params.pop("depth"))
     if "lambda" in params:

@@ -14,9 +14,10 @@ import yaml
 from sklearn.utils._param_validation import InvalidParameterError
 
 from estimators import MLPClassifier
+from estimators.augment import AUGMENT_KEYS, check_augment
 
 from .data import DATASETS, SCALINGS
-from .space import Categorical, Range, SearchSpace
+from .space import AUGMENT_PREFIX, Categorical, Range, SearchSpace
 
 SAMPLERS = ("tpe", "random", "grid", "qmc")
 PRUNERS = ("median", "hyperband", "none")
@@ -24,8 +25,9 @@ METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
 ESTIMATOR_PARAMS = set(MLPClassifier().get_params()) - {"callbacks"}
 # Study-level names that stand for estimator parameters: lambda is the
 # seeds' per-sample L2 coefficient (alpha = 2 * batch_size * lambda); depth
-# and width build hidden_layer_sizes.
-DERIVED_PARAMS = {"lambda", "depth", "width"}
+# and width build hidden_layer_sizes; augment_<key> is one entry of augment.
+AUGMENT_PARAMS = {AUGMENT_PREFIX + key for key in AUGMENT_KEYS}
+DERIVED_PARAMS = {"lambda", "depth", "width"} | AUGMENT_PARAMS
 
 TOP_KEYS = {
     "name", "description", "dataset", "estimator", "space", "objective", "epochs",
@@ -284,7 +286,7 @@ class _Checker:
             self.fail("estimator.lambda", "give lambda or alpha, not both")
         if "lambda" in raw:
             raw["lambda"] = self.number(raw["lambda"], "estimator.lambda")
-        for key in ("hidden_layer_sizes", "cyclic_bounds"):
+        for key in ("hidden_layer_sizes", "cyclic_bounds", "image_shape"):
             if isinstance(raw.get(key), list):
                 raw[key] = tuple(raw[key])
         if isinstance(raw.get("cyclic_bounds"), tuple):  # YAML 1.1 reads [1e-5, 1e-1] as strings
@@ -314,8 +316,9 @@ class _Checker:
         for key, spec in raw.items():
             if key not in ESTIMATOR_PARAMS | DERIVED_PARAMS:
                 self.fail(f"space.{key}", "unknown parameter (an MLPClassifier parameter, "
-                          "lambda, depth or width)")
-            if key in estimator:
+                          "lambda, depth, width or augment_<key>)")
+            if key in estimator or (key in AUGMENT_PARAMS
+                                    and key[len(AUGMENT_PREFIX):] in (estimator.get("augment") or {})):
                 self.fail(f"space.{key}", "is also fixed under estimator: give it in one place")
             params[key] = self.dimension(key, self.mapping(spec, f"space.{key}"))
         if ("depth" in params) != ("width" in params) and "hidden_layer_sizes" not in estimator:
@@ -339,6 +342,9 @@ class _Checker:
             if key in ESTIMATOR_PARAMS:
                 for choice in choices:
                     self.check_params({key: choice}, "space")
+            if key in AUGMENT_PARAMS:
+                for choice in choices:
+                    self.check_augment_entry(key, choice)
             return Categorical(choices)
         self.unknown_keys(spec, {"low", "high", "log", "type", "step"}, where + ".")
         for bound in ("low", "high"):
@@ -359,9 +365,18 @@ class _Checker:
         if key in ESTIMATOR_PARAMS:
             for bound in (low, high):
                 self.check_params({key: int(bound) if kind == "int" else bound}, "space")
+        if key in AUGMENT_PARAMS:
+            for bound in (low, high):
+                self.check_augment_entry(key, int(bound) if kind == "int" else bound)
         if key in ("depth", "width") and (kind != "int" or low < 1):
             self.fail(where, f"{key} is an integer range with low >= 1")
         return Range(low, high, log=log, integer=kind == "int")
+
+    def check_augment_entry(self, key, value):
+        try:
+            check_augment({key[len(AUGMENT_PREFIX):]: value}, None)
+        except InvalidParameterError as error:
+            self.fail(f"space.{key}", str(error).splitlines()[0])
 
     def seeds(self, raw, repeats):
         if raw is None:

@@ -165,3 +165,11 @@ def test_searched_and_fixed_values_merge_searched_first():
     params = estimator_params({"hidden_layer_sizes": (256,), "learning_rate_init": 0.01},
                               {"learning_rate_init": 0.1, "solver": "sgd"}, n_train=10)
     assert params == {"learning_rate_init": 0.01, "solver": "sgd", "hidden_layer_sizes": (256,)}
+
+
+def test_augment_entries_join_the_fixed_augment_dict():
+    fixed = {"augment": {"flip": True}, "image_shape": (28, 28)}
+    params = estimator_params({"augment_shift": 2, "augment_crop_padding": 0}, fixed, n_train=10)
+    assert params == {"augment": {"flip": True, "shift": 2, "crop_padding": 0}, "image_shape": (28, 28)}
+    assert fixed == {"augment": {"flip": True}, "image_shape": (28, 28)}  # the study's dict is not changed
+    assert estimator_params({"augment_flip": False}, {}, n_train=10) == {"augment": {"flip": False}}

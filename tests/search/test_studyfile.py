@@ -130,6 +130,15 @@ def test_depth_and_width_or_fixed_layers(tmp_path):
     load_study(write(tmp_path, "estimator: {hidden_layer_sizes: [32]}\nspace:\n  width: {low: 8, high: 64}\n"))
 
 
+def test_augmentation_fixed_and_searched(tmp_path):
+    text = ("estimator: {augment: {flip: true}, image_shape: [32, 32, 3]}\n"
+            "space:\n  augment_shift: {low: 0, high: 2}\n  augment_crop_padding: {choices: [0, 4]}\n")
+    spec = load_study(write(tmp_path, text))
+    assert spec.estimator == {"augment": {"flip": True}, "image_shape": (32, 32, 3)}
+    assert spec.space.dimensions == {"augment_shift": Range(0, 2, integer=True),
+                                     "augment_crop_padding": Categorical([0, 4])}
+
+
 def test_layer_size_choices_become_tuples(tmp_path):
     spec = load_study(write(tmp_path, "space:\n  hidden_layer_sizes: {choices: [[64, 32], [128]]}\n"))
     assert spec.space.dimensions["hidden_layer_sizes"].choices == ((64, 32), (128,))
@@ -218,6 +227,14 @@ ERRORS = [
     ("not_a_mapping", "- epochs: 3\n- n_trials: 2\n", "a study file is a mapping of keys, got list"),
     ("a_scalar", "just some words\n", "a study file is a mapping of keys, got str"),
     ("python_object_tag", "name: !!python/object/apply:os.getcwd []\n", "python/object"),
+    ("augment_unknown_key", "estimator: {augment: {rotate: 10}}\n", "estimator.augment: "),
+    ("augment_negative_shift", "estimator: {augment: {shift: -2}}\n", "estimator.augment: "),
+    ("image_shape_one_number", "estimator: {image_shape: [784]}\n", "estimator.image_shape: "),
+    ("augment_shift_float_range", "space:\n  augment_shift: {low: 0, high: 2.5}\n",
+     "space.augment_shift: The 'augment' parameter of MLPClassifier ['shift'] must be an int"),
+    ("augment_flip_choices", "space:\n  augment_flip: {choices: [true, maybe]}\n", "space.augment_flip: "),
+    ("augment_fixed_and_searched", "estimator: {augment: {shift: 1}}\nspace:\n  augment_shift: {choices: [0, 2]}\n",
+     "space.augment_shift: is also fixed"),
 ]
 
 

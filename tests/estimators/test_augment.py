@@ -1,0 +1,215 @@
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+from estimators import MLPClassifier, check_gradients
+from estimators.augment import (
+    ImageAugmenter,
+    TrainingInputs,
+    check_augment,
+    resolve_image_shape,
+)
+
+
+def shifted(image, dy, dx):
+    """``image`` (h, w, c) moved down by dy and right by dx, zeros brought in: the definition."""
+    height, width, _ = image.shape
+    out = np.zeros_like(image)
+    for y in range(height):
+        for x in range(width):
+            if 0 <= y - dy < height and 0 <= x - dx < width:
+                out[y, x] = image[y - dy, x - dx]
+    return out
+
+
+def draws(seed, n, shift=0, crop_padding=0, flip=False):
+    """The offsets and flips an ImageAugmenter with this seed draws for one batch of n."""
+    rng = np.random.default_rng(seed)
+    dy, dx = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    for limit in (shift, crop_padding):
+        if limit:
+            dy += rng.integers(-limit, limit + 1, n)
+            dx += rng.integers(-limit, limit + 1, n)
+    flips = rng.random(n) < 0.5 if flip else np.zeros(n, dtype=bool)
+    return dy, dx, flips
+
+
+@pytest.mark.parametrize("shape", [(5, 6, 1), (4, 5, 3)])
+@pytest.mark.parametrize("shift, crop_padding, flip", [(2, 0, False), (0, 3, False), (1, 2, True),
+                                                        (0, 0, True)])
+def test_each_image_is_shifted_and_flipped_as_drawn(shape, shift, crop_padding, flip):
+    X = np.random.default_rng(0).normal(size=(40, np.prod(shape))).astype(np.float32)
+    index = np.array([0, 39, 5, 5, 17, 38, 1, 20])  # the data's first and last rows included
+    augmenter = ImageAugmenter(shape, shift, crop_padding, flip, np.random.default_rng(3))
+    out = augmenter.batch(X, index)
+    assert out.shape == (len(index), X.shape[1]) and out.dtype == X.dtype
+    dy, dx, flips = draws(3, len(index), shift, crop_padding, flip)
+    # the reference: the shift (dy rows down, dx columns right, in the stored
+    # sense: pixel (y, x) read from (y + dy, x + dx)) and then the mirror
+    for row, i in enumerate(index):
+        expected = shifted(X[i].reshape(shape), -dy[row], -dx[row])
+        if flips[row]:
+            expected = expected[:, ::-1]
+        np.testing.assert_array_equal(out[row].reshape(shape), expected)
+
+
+def test_offsets_cover_the_whole_range_uniformly():
+    augmenter = ImageAugmenter((8, 8, 1), 2, 0, False, np.random.default_rng(0))
+    dy, dx = augmenter._offsets(10000)
+    assert set(dy) == set(dx) == {-2, -1, 0, 1, 2}
+    assert np.bincount(dx + 2).min() > 1800  # 2000 expected each
+    crop = ImageAugmenter((8, 8, 1), 0, 4, False, np.random.default_rng(0))
+    assert set(crop._offsets(5000)[0]) == set(range(-4, 5))
+
+
+def test_flips_half_of_the_images():
+    X = np.random.default_rng(0).normal(size=(1000, 12)).astype(np.float32)
+    out = ImageAugmenter((3, 4, 1), 0, 0, True, np.random.default_rng(0)).batch(X, np.arange(1000))
+    mirrored = np.all(out.reshape(-1, 3, 4) == X.reshape(-1, 3, 4)[:, :, ::-1], axis=(1, 2))
+    kept = np.all(out == X, axis=1)
+    assert np.all(mirrored ^ kept)
+    assert 430 < mirrored.sum() < 570
+
+
+def test_no_augmentation_and_no_jitter_is_the_plain_batch():
+    X = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
+    for augment in (None, {"shift": 0, "flip": False}):
+        make_batch = TrainingInputs(augment, None, 0.0, np.random.default_rng(0)).epoch(X, 8)
+        index = np.array([3, 0, 29])
+        np.testing.assert_array_equal(make_batch(index, np.empty((8, 16), np.float32)), X[index])
+
+
+@pytest.mark.parametrize("n_features, shape", [(784, (28, 28, 1)), (3072, (32, 32, 3)),
+                                               (64, (8, 8, 1)), (12, (2, 2, 3))])
+def test_image_shape_is_inferred_for_square_grey_or_rgb_images(n_features, shape):
+    assert resolve_image_shape(None, n_features) == shape
+
+
+def test_image_shape_given_or_refused():
+    assert resolve_image_shape((4, 8), 32) == (4, 8, 1)
+    assert resolve_image_shape([2, 4, 3], 24) == (2, 4, 3)
+    with pytest.raises(ValueError, match=r"image_shape \(4, 4\) holds 16 values but X has 32"):
+        resolve_image_shape((4, 4), 32)
+    with pytest.raises(ValueError, match="augment needs image_shape: X's 50 features"):
+        resolve_image_shape(None, 50)
+
+
+@pytest.mark.parametrize("augment, image_shape, match", [
+    ([2], None, "must be None or a"),
+    ({"shfit": 2}, None, r"unknown keys \['shfit'\]"),
+    ({"shift": -1}, None, r"\['shift'\] must be an int >= 0"),
+    ({"crop_padding": 1.5}, None, r"\['crop_padding'\] must be an int >= 0"),
+    ({"shift": True}, None, r"\['shift'\] must be an int >= 0"),
+    ({"flip": "yes"}, None, r"\['flip'\] must be True or False"),
+    (None, (28,), "'image_shape' parameter"),
+    (None, (28, 0), "'image_shape' parameter"),
+    (None, (2, 2, 2, 2), "'image_shape' parameter"),
+])
+def test_bad_augment_or_image_shape_is_refused_at_fit_by_name(augment, image_shape, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        check_augment(augment, image_shape)
+    X, y = np.zeros((6, 4)), np.arange(6) % 2
+    with pytest.raises(InvalidParameterError, match=match):
+        MLPClassifier((3,), augment=augment, image_shape=image_shape, max_iter=1).fit(X, y)
+
+
+def test_an_image_shape_that_does_not_fit_x_is_a_value_error(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="holds 784 values but X has 64"):
+        MLPClassifier((8,), augment={"shift": 1}, image_shape=(28, 28), max_iter=1).fit(X, y)
+
+
+def quick(**params):
+    settings = dict(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.05, max_iter=3,
+                    random_state=0, augment={"shift": 1, "flip": True})
+    return MLPClassifier(**{**settings, **params})
+
+
+def fit(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y)
+
+
+def test_augmented_training_is_reproducible_and_seeded_by_random_state(small_digits):
+    X, y = small_digits
+    a, b = fit(quick(), X, y), fit(quick(), X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    assert not np.allclose(fit(quick(random_state=1), X, y).coefs_[0], a.coefs_[0])
+    assert not np.allclose(fit(quick(augment=None), X, y).coefs_[0], a.coefs_[0])
+
+
+def test_augmentation_and_jitter_leave_predict_alone(small_digits):
+    X, y = small_digits
+    model = fit(quick(jitter=0.2), X, y)
+    first = model.predict_proba(X)
+    np.testing.assert_array_equal(model.predict_proba(X), first)
+    np.testing.assert_array_equal(model.set_params(augment=None, jitter=0.0).predict_proba(X), first)
+    assert model.score(X, y) == np.mean(model.predict(X) == y)
+
+
+def test_each_epoch_draws_new_augmentations(small_digits):
+    X, _ = small_digits
+    X = X.astype(np.float32)
+    make = TrainingInputs({"shift": 2}, None, 0.1, np.random.default_rng(0))
+    index = np.arange(50)
+    first = make.epoch(X[:50], 50)(index, np.empty((50, 64), np.float32)).copy()
+    second = make.epoch(X[:50], 50)(index, np.empty((50, 64), np.float32))
+    assert not np.allclose(first, second)
+
+
+@pytest.mark.parametrize("params", [dict(augment={"shift": 1, "flip": True}), dict(jitter=0.3),
+                                    dict(augment={"crop_padding": 2}, jitter=0.1)])
+def test_training_on_an_augmented_batch_is_training_on_that_batch(params, small_digits):
+    # The gradient path is the plain one: one full-batch SGD step with
+    # augmentation equals a plain step on the batch the augmentation made.
+    X, y = small_digits
+    X = X.astype(np.float32)
+    step = dict(hidden_layer_sizes=(16,), solver="sgd", momentum=0.0, learning_rate_init=0.1,
+                batch_size=len(X), shuffle=False, max_iter=1, random_state=0)
+    augmented = fit(MLPClassifier(**step, **params), X, y)
+    source = np.random.default_rng(augmented._noise.bit_generator.seed_seq.entropy)
+    inputs = TrainingInputs(params.get("augment"), None, params.get("jitter", 0.0), source)
+    batch = inputs.epoch(X, len(X))(np.arange(len(X)), np.empty_like(X))
+    assert not np.allclose(batch, X)
+    plain = fit(MLPClassifier(**step), batch, y)
+    for got, expected in zip(augmented.coefs_ + augmented.intercepts_, plain.coefs_ + plain.intercepts_):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_gradient_check_of_an_augmented_estimator(small_digits):
+    X, y = small_digits
+    model = quick(augment={"shift": 2, "flip": True}, jitter=0.5, activation="tanh", alpha=0.1)
+    errors = check_gradients(model, X[:20], y[:20])
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_augmented_estimator_clones_pickles_and_trains_on(small_digits):
+    import pickle
+
+    X, y = small_digits
+    model = fit(quick(jitter=0.1), X, y)
+    assert clone(model).get_params()["augment"] == {"shift": 1, "flip": True}
+    restored = pickle.loads(pickle.dumps(model))
+    model.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    np.testing.assert_array_equal(model.coefs_[0], restored.coefs_[0])
+
+
+def test_augment_needs_dense_input_and_a_stochastic_solver(small_digits):
+    from scipy import sparse
+    X, y = small_digits
+    with pytest.raises(ValueError, match=r"augment=\{'shift': 1\} moves image pixels: it needs dense X"):
+        MLPClassifier((8,), max_iter=1, augment={"shift": 1}).fit(sparse.csr_matrix(X), y)
+    with pytest.raises(ValueError, match="solver='lbfgs' needs a deterministic loss"):
+        MLPClassifier((8,), solver="lbfgs", augment={"shift": 1}).fit(X, y)
+
+
+def test_a_plain_fit_draws_no_noise_generator(small_digits):
+    """Without jitter, augmentation or dropout the random stream is sklearn's: no extra draw."""
+    X, y = small_digits
+    clf = MLPClassifier((8,), max_iter=1, random_state=0).fit(X, y)
+    assert clf._noise is None
