@@ -73,6 +73,8 @@ class Dataset:
     image_shape : tuple of int or None
         Shape of one image before flattening, e.g. ``(28, 28)`` or
         ``(32, 32, 3)`` (height, width, channels); None for tabular data.
+    X_val_raw, X_test_raw : ndarray or None
+        ``X_val`` and ``X_test`` as stored, unscaled (None: same as scaled).
     """
 
     X_train: np.ndarray = field(repr=False)
@@ -83,6 +85,9 @@ class Dataset:
     y_test: np.ndarray = field(repr=False)
     name: str
     image_shape: tuple | None
+    # The validation and test rows as stored, before scaling: figures show the user's images.
+    X_val_raw: np.ndarray | None = field(default=None, repr=False)
+    X_test_raw: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def classes(self):
@@ -220,9 +225,11 @@ def load_dataset(name, path=None, validation_fraction=0.1, validation_size=None,
     n_val = _validation_count(len(y_train), validation_fraction, validation_size, name)
     X_train, y_train, X_val, y_val = _split_validation(X_train, y_train, n_val, random_state, name)
     _check_classes(name, y_train, y_val, y_test)
+    raw = (X_val, X_test) if image_shape else (None, None)  # kept for figures of the images
     X_train, X_val, X_test = _scale(scaling, X_train, X_val, X_test)
     return Dataset(X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-                   X_test=X_test, y_test=y_test, name=name, image_shape=image_shape)
+                   X_test=X_test, y_test=y_test, name=name, image_shape=image_shape,
+                   X_val_raw=raw[0], X_test_raw=raw[1])
 
 
 # ----------------------------------------------------------------------------

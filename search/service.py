@@ -54,7 +54,7 @@ class StagePlan:
         trials = study.get_trials(deepcopy=False)
         original = retried_number(trials[trial.number])
         if original is not None:
-            index = trials[original].user_attrs.get("stage", 0)
+            index = trials[original].user_attrs.get("stage", 1) - 1  # stages are numbered from 1
         else:
             retried = retried_numbers(trials)
             index = self.stage_at(sum(1 for t in trials if t.number < trial.number and t.number not in retried))
@@ -325,6 +325,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
+    tracking.mark_experiment(client, experiment, spec.metric, spec.direction, [name for name, _ in spec.space])
     study = open_study(spec, storage_url, tracking_uri, create=True)
     tracking.close_dead_parents(client, experiment, spec.name, _alive_here)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
@@ -354,6 +355,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
               f"test loss {scores['test_loss']:.4f}; model {uri}", flush=True)
         result.update(model=model, scores=scores, model_uri=uri)
     tracking.end_run(client, parent, "FINISHED")
+    print(f"MLflow UI (mlflow ui): {tracking.ui_link(tracking_uri, experiment)}", flush=True)
     return result
 
 
