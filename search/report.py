@@ -359,7 +359,8 @@ def param_figure(trials, name, others, metric, path, log=False):
             else:
                 ax.xaxis.set_major_locator(_max_locator(5))
         else:
-            ax.set_xticks(list(position.values()), [str(v) for v in position], rotation=20)
+            ax.set_xticks(list(position.values()), [str(v) for v in position], rotation=20, ha="right",
+                          rotation_mode="anchor")
         ax.grid(alpha=0.3)
     _legend(fig, axes[0][-1])
     return plots.save(fig, path)

@@ -235,3 +235,12 @@ def test_report_tables_and_legends_round_long_numbers():
     assert report.cell("1000.0") == "1000.0" and report.cell("relu") == "relu"
     trial = report_trial(0, -0.12482557747461498, 0.012520653814999465)
     assert trial.label(["slope", "learning_rate_init"]) == "slope=-0.125, learning_rate_init=0.0125"
+
+
+def test_a_categorical_parameter_figure_keeps_its_slanted_labels_inside(drawn, tmp_path):
+    choices = ["leaky_relu", "lecun_tanh", "prelu", "relu", "tanh"]
+    trials = [report_trial(n, 0.1, 0.01) for n in range(10)]
+    for trial, choice in zip(trials, choices * 2):
+        trial.params["activation"] = choice
+    report.param_figure(trials, "activation", [], "val_accuracy", tmp_path / "activation.png")
+    assert len(drawn) == 1
