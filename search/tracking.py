@@ -120,7 +120,9 @@ def mark_experiment(client, experiment, metric, direction, params):
     """
     columns = [f"metrics.`{metric}_mean`", "metrics.`test_accuracy`", "tags.`optuna.state`",
                "params.`stage`", *(f"params.`{name}`" for name in params)]
-    view = {"selectedColumns": columns, "orderByKey": "attributes.start_time", "orderByAsc": False}
+    # Grouped by stage: the trials show at once, not folded under their parent run.
+    view = {"selectedColumns": columns, "orderByKey": "attributes.start_time", "orderByAsc": False,
+            "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": "stage"}]}}
     tags = {EXPERIMENT_KIND_TAG: MODEL_TRAINING, MLFLOW_EXPERIMENT_PRIMARY_METRIC_NAME: metric,
             MLFLOW_EXPERIMENT_PRIMARY_METRIC_GREATER_IS_BETTER: str(direction == "maximize"),
             SHARED_VIEW_TAG + VIEW_KEY: json.dumps(view)}

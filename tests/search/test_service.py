@@ -88,6 +88,7 @@ def test_the_experiment_opens_as_model_training_with_the_study_columns(finished_
     view = json.loads(tags["mlflow.sharedViewState.study"])
     assert view["selectedColumns"][0] == "metrics.`val_accuracy_mean`"
     assert {"params.`activation`", "params.`lambda`", "tags.`optuna.state`"} <= set(view["selectedColumns"])
+    assert view["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "stage"}]
 
 
 def test_the_parent_run_holds_the_study_summary_and_the_registered_model(finished_study):
