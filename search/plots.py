@@ -38,7 +38,7 @@ STYLE = {
 # matplotlib's constrained layout costs as much as the drawing itself.
 SIDE_BY_SIDE = dict(left=0.08, right=0.98, bottom=0.16, top=0.82, wspace=0.28)
 STAGE_COLOURS = plt.get_cmap("tab10").colors
-MAX_SLICE_COLUMNS = 3
+MAX_SLICE_COLUMNS = 2  # MLflow previews an artifact about 600 pixels wide: two panels stay legible
 
 
 def style():
@@ -351,7 +351,7 @@ def slice_plot(study, space, path, metric="objective"):
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
     if len(stages) > 1:
-        fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside upper right", ncols=len(stages))
+        fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(stages))
     fig.suptitle(f"{metric} per parameter value (finished trials)")
     return save(fig, path)
 

@@ -76,6 +76,13 @@ def check_text_fits(fig):
     box = fig.get_tightbbox(renderer)  # inches
     assert box.x0 >= -PIXEL and box.y0 >= -PIXEL, box
     assert box.x1 <= width + PIXEL and box.y1 <= height + PIXEL, (box, width, height)
+    # The figure's title, its legends and the panels' titles do not cover each other.
+    headings = [fig._suptitle] if fig._suptitle is not None else []
+    headings += list(fig.legends) + [ax.title for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    boxes = [h.get_window_extent(renderer) for h in headings]
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1:]:
+            assert not first.overlaps(second), (first, second)
     for ax in fig.axes:
         if not ax.get_visible():
             continue
