@@ -54,7 +54,7 @@ class StagePlan:
         trials = study.get_trials(deepcopy=False)
         original = retried_number(trials[trial.number])
         if original is not None:
-            index = trials[original].user_attrs.get("stage", 1) - 1  # stages are numbered from 1
+            index = max(0, trials[original].user_attrs.get("stage", 1) - 1)  # stages are numbered from 1
         else:
             retried = retried_numbers(trials)
             index = self.stage_at(sum(1 for t in trials if t.number < trial.number and t.number not in retried))
