@@ -76,8 +76,9 @@ class Dataset:
     image_shape : tuple of int or None
         Shape of one image before flattening, e.g. ``(28, 28)`` or
         ``(32, 32, 3)`` (height, width, channels); None for tabular data.
-    X_test_raw : ndarray of shape (n_test, n_features), float32
-        The test rows as read, before scaling: what a user of the model has.
+    X_val_raw, X_test_raw : ndarray of shape (n_rows, n_features), float32
+        The validation and test rows as read, before scaling: what a user of
+        the model has, and what figures of images show.
     preprocessing : sklearn.pipeline.Pipeline
         The steps, fitted on the training rows, that made ``X_*`` from raw rows
         (see :mod:`search.preprocessing`).
@@ -91,6 +92,7 @@ class Dataset:
     y_test: np.ndarray = field(repr=False)
     name: str
     image_shape: tuple | None
+    X_val_raw: np.ndarray = field(default=None, repr=False)
     X_test_raw: np.ndarray = field(default=None, repr=False)
     preprocessing: object = field(default=None, repr=False)
 
@@ -246,10 +248,10 @@ def load_dataset(name, path=None, validation_fraction=0.1, validation_size=None,
     X_train, y_train, X_val, y_val = _split_validation(X_train, y_train, n_val, random_state, name)
     _check_classes(name, y_train, y_val, y_test)
     preprocessing = make_preprocessing(scaling, image_shape).fit(X_train)
-    X_train_scaled, X_val, X_test_scaled = _scale(preprocessing, X_train, X_val, X_test)
-    return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val, y_val=y_val,
+    X_train_scaled, X_val_scaled, X_test_scaled = _scale(preprocessing, X_train, X_val, X_test)
+    return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val_scaled, y_val=y_val,
                    X_test=X_test_scaled, y_test=y_test, name=name, image_shape=image_shape,
-                   X_test_raw=X_test, preprocessing=preprocessing)
+                   X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing)
 
 
 # ----------------------------------------------------------------------------

@@ -69,7 +69,8 @@ class Objective:
 
     def _run(self, trial):
         self.trial_number = trial.number
-        stage, space = self.plan.stage_and_space(trial)
+        index, space = self.plan.stage_and_space(trial)
+        stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
         values = space.suggest(trial)
         params = self.params(values)
         # Each attribute is a storage write: keep to what resuming and reporting need.
@@ -94,7 +95,8 @@ class Objective:
                 models.append(model)
                 histories.append(model.history_)
         except optuna.TrialPruned as pruned:
-            self.finish(run_id, histories + [self._partial(models)], "PRUNED", "FINISHED", str(pruned))
+            # KILLED: MLflow's status for a stopped run, so a pruned trial stands out in the runs list.
+            self.finish(run_id, histories + [self._partial(models)], "PRUNED", "KILLED", str(pruned))
             raise
         except DivergenceError as error:
             trial.set_user_attr("fail_reason", str(error))
@@ -142,11 +144,10 @@ class Objective:
             final = tracking.flatten_record(model.history_[-1])
             for key in [self.spec.metric, "train_loss", *(k for k in final if k.startswith("prelu_slope"))]:
                 summary[f"{key}_repeat{repeat}"] = float(final[key])
-        metrics = tracking.metrics_of(models[0].history_)
-        # The objective shares the last epoch's step with the first repeat's curve; a later
-        # timestamp makes it the value MLflow shows for the run, as Optuna's.
-        later = max((m.timestamp for m in metrics), default=int(time.time() * 1000)) + 1
-        metrics += [tracking.Metric(k, float(v), later, len(models[0].history_)) for k, v in summary.items()]
+        # Single values under names of their own at step 0: no second point on the per-epoch
+        # curve of the metric, no one-dot line charts; <metric>_mean is Optuna's value.
+        summary[f"{self.spec.metric}_mean"] = summary.pop(self.spec.metric)
+        metrics = tracking.metrics_of(models[0].history_) + tracking.summary_metrics(summary)
         tracking.log_batch(self.client, run_id, metrics=metrics,
                            tags=tracking.tags_of({"optuna.state": "COMPLETE"}))
         if self.spec.artifacts.get("trial_plots", True):
@@ -167,7 +168,8 @@ class Objective:
         metrics = tracking.metrics_of(histories[0]) if histories and histories[0] else []
         try:
             tracking.log_batch(self.client, run_id, metrics=metrics, tags=tracking.tags_of(
-                {"optuna.state": state, "fail_reason" if state == "FAIL" else "prune_reason": reason}))
+                {"optuna.state": state, "fail_reason" if state == "FAIL" else "prune_reason": reason,
+                 tracking.NOTE: f"{state}: {reason}"}))
         finally:
             tracking.end_run(self.client, run_id, status)
 
@@ -178,7 +180,8 @@ class Objective:
             proba = model.predict_proba(data.X_val)
             payload.update(y_true=data.y_val, y_pred=model.classes_[proba.argmax(axis=1)])
             if data.image_shape and self.spec.artifacts.get("images", True):
-                payload.update(images=data.X_val[plots.top_scored(proba)], classes=model.classes_,
+                raw = data.X_val if data.X_val_raw is None else data.X_val_raw
+                payload.update(top=plots.top_scored_set(proba, raw, data.y_val, model.classes_),
                                image_shape=data.image_shape)
         FIGURES.submit(self.client.tracking_uri, run_id, payload)
 

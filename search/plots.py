@@ -1,11 +1,20 @@
-"""Figures, drawn with matplotlib's Agg backend into PNG files.
+"""Figures, drawn with matplotlib's Agg backend into PNG files, all in one style.
 
 Trial figures: loss and accuracy curves, the confusion matrix normalised over
-the predicted label (seed 002), the top-3 scored images per class (seed 002),
-and per-layer gradient norms (seed 004). Study figures come from
-``optuna.visualization.matplotlib``.
+the predicted label (seed 002), the top-3 scored images per class as the user's
+raw pixels (seed 002), and per-layer gradient norms (seed 004). Study figures:
+the objective per trial, parameter importances (Optuna's fANOVA), one slice
+panel per searched parameter, a pair of parameters coloured by the objective,
+and the searched values per stage. Optuna's own matplotlib figures are not
+used: they switch the global style to ggplot and size their panels to no
+preview.
+
+Every drawing function runs inside :func:`style` (matplotlib's defaults plus
+:data:`STYLE`), so no figure depends on what was drawn before it, and every
+figure is sized for MLflow's artifact preview (about 800 pixels wide).
 """
 
+import functools
 import warnings
 from pathlib import Path
 
@@ -16,10 +25,34 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
-DPI = 80
+DPI = 100
+STYLE = {
+    "figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white",
+    "axes.grid": False, "grid.alpha": 0.3, "grid.color": "#b0b0b0",
+    "axes.spines.top": False, "axes.spines.right": False,
+    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "figure.titlesize": 10,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "legend.framealpha": 0.85,
+    "image.cmap": "viridis", "lines.linewidth": 1.4, "lines.markersize": 4,
+}
 # Trial figures are drawn for every completed trial: fixed margins, since
 # matplotlib's constrained layout costs as much as the drawing itself.
-SIDE_BY_SIDE = dict(left=0.07, right=0.98, bottom=0.14, top=0.84, wspace=0.25)
+SIDE_BY_SIDE = dict(left=0.08, right=0.98, bottom=0.16, top=0.82, wspace=0.28)
+STAGE_COLOURS = plt.get_cmap("tab10").colors
+MAX_SLICE_COLUMNS = 2  # MLflow previews an artifact about 600 pixels wide: two panels stay legible
+
+
+def style():
+    """A context in which figures get matplotlib's defaults plus :data:`STYLE`, whatever came before."""
+    return plt.style.context(["default", STYLE])
+
+
+def styled(draw):
+    """Decorator: ``draw`` runs inside :func:`style`."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with style():
+            return draw(*args, **kwargs)
+    return wrapper
 
 
 def save(fig, path):
@@ -28,6 +61,17 @@ def save(fig, path):
     fig.savefig(path, dpi=DPI, pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return Path(path)
+
+
+def short(value):
+    """A number as people read it in a legend or table: 3 significant digits, ints whole."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3g}"
+    return str(value)
 
 
 def few_ticks(ax):
@@ -49,10 +93,23 @@ def few_ticks(ax):
         ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
 
 
+def log_ticks(axis, low, high):
+    """Readable log ticks on ``axis``: 1-2-5 within two decades, else powers of ten; short labels."""
+    decades = np.log10(high / low) if low > 0 and high > 0 else np.inf
+    subs = (1.0, 2.0, 5.0) if decades <= 2 else (1.0,)
+    axis.set_major_locator(matplotlib.ticker.LogLocator(subs=subs, numticks=6))
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
+# ---------------------------------------------------------------- trial figures
+
+
+@styled
 def curves(history, path, title=""):
     """Train and validation loss, and validation (and train) accuracy, per epoch."""
     epochs = [r["epoch"] for r in history]
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw=SIDE_BY_SIDE)
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw=SIDE_BY_SIDE)
     loss_ax.plot(epochs, [r["train_loss"] for r in history], label="train")
     if "val_loss" in history[0]:
         loss_ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
@@ -64,28 +121,31 @@ def curves(history, path, title=""):
     for ax in (loss_ax, acc_ax):
         if ax.lines:
             ax.legend()
-        ax.grid(alpha=0.3)
+        ax.grid(True)
         few_ticks(ax)
     fig.suptitle(title)
     return save(fig, path)
 
 
+@styled
 def confusion(y_true, y_pred, path, title=""):
     """Confusion matrix normalised over the predicted label (columns sum to 1).
 
     Cells that round to 0.00 stay blank: most are, and each drawn value is
     text, the figure's main cost.
     """
-    fig, ax = plt.subplots(figsize=(6, 5.5), gridspec_kw=dict(left=0.12, right=0.97, bottom=0.1, top=0.93))
+    fig, ax = plt.subplots(figsize=(5.2, 5.0), gridspec_kw=dict(left=0.14, right=0.97, bottom=0.11, top=0.91))
     display = ConfusionMatrixDisplay.from_predictions(y_true, y_pred, normalize="pred", ax=ax,
                                                       include_values=False, colorbar=False)
     matrix, cmap = display.confusion_matrix, display.im_.cmap
     middle = (matrix.max() + matrix.min()) / 2
+    size = 8 if len(matrix) <= 12 else 6
     for (row, column), value in np.ndenumerate(matrix):
         if f"{value:.2f}" != "0.00":
-            ax.text(column, row, f"{value:.2f}", ha="center", va="center",  # sklearn's contrast colours
-                    color=cmap(1.0) if value < middle else cmap(0.0))
-    ax.set_title(title or "confusion matrix (normalised over predicted label)")
+            ax.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=size,
+                    color=cmap(1.0) if value < middle else cmap(0.0))  # sklearn's contrast colours
+    ax.grid(False)
+    ax.set_title(title or "confusion matrix (normalised over predicted label)", fontsize=9)
     return save(fig, path)
 
 
@@ -94,44 +154,84 @@ def top_scored(proba, k=3):
     return np.argsort(-proba, axis=0)[:k].T
 
 
-def top_scored_images(images, classes, image_shape, path):
-    """A mosaic: one row per class, its top-scored images left to right.
+def top_scored_set(proba, raw_rows, y_true, classes, k=3):
+    """What :func:`top_scored_images` draws, for the ``k`` rows that score highest for each class.
 
-    ``images`` has shape (n_classes, k, n_features); one ``imshow`` of the
-    mosaic costs a tenth of thirty small axes.
+    Parameters
+    ----------
+    proba : ndarray of shape (n_rows, n_classes)
+    raw_rows : ndarray of shape (n_rows, n_features)
+        The user's rows as stored (unscaled pixels), in the order of ``proba``.
+    y_true : ndarray of shape (n_rows,)
+    classes : ndarray of shape (n_classes,)
+
+    Returns
+    -------
+    dict
+        ``images`` (n_classes, k, n_features), ``true`` and ``predicted``
+        labels and ``scores`` (the probability of the row's class), each
+        (n_classes, k), and ``classes``.
     """
+    index = top_scored(proba, k)
+    classes = np.asarray(classes)
+    return {"images": np.asarray(raw_rows)[index], "true": np.asarray(y_true)[index],
+            "predicted": classes[proba[index].argmax(axis=-1)],
+            "scores": np.take_along_axis(proba[index], np.arange(len(classes))[:, None, None], axis=-1)[..., 0],
+            "classes": classes}
+
+
+TILE, CAPTION, LABEL_COLUMN, TITLE_ROW = 0.8, 0.32, 0.75, 0.55  # inches
+
+
+@styled
+def top_scored_images(top, image_shape, path, what="validation"):
+    """One row per class: the ``k`` images that score highest for it, as the user's raw pixels.
+
+    ``top`` is :func:`top_scored_set`'s dict. Each image is captioned with its
+    true label, the predicted label and the score of the row's class (red when
+    the true label is not the row's class: a confident mistake). Every image
+    shares one grey scale (the shown images' lowest to highest raw value), so
+    they look as stored, not each stretched.
+    """
+    images, classes = top["images"], top["classes"]
     n_classes, k = images.shape[:2]
-    height, width = image_shape[:2]
-    tiles = np.ones((n_classes * (height + 1), k * (width + 1), *image_shape[2:]))
+    pixels = images.astype(float)
+    low, high = float(pixels.min()), float(pixels.max())
+    pixels = (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
+    column = max(TILE, 1.05)
+    width, height = LABEL_COLUMN + k * column + 0.1, TITLE_ROW + n_classes * (TILE + CAPTION)
+    fig = plt.figure(figsize=(width, height))
+    # One axes in inches for every tile: thirty small axes cost ten times the drawing.
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.text(width / 2, height - 0.08, f"{what}: top-{k} images per class\n(rows: the class scored; "
+            "caption: true / predicted label, score)", ha="center", va="top", fontsize=8)
     for row in range(n_classes):
+        bottom = height - TITLE_ROW - (row + 1) * (TILE + CAPTION) + CAPTION
+        ax.text(0.08, bottom + TILE / 2, f"class {classes[row]}", va="center", fontsize=8)
         for col in range(k):
-            top, left = row * (height + 1), col * (width + 1)
-            tiles[top:top + height, left:left + width] = _as_image(images[row, col], image_shape)
-    fig, ax = plt.subplots(figsize=(0.6 * k + 1.0, 0.6 * n_classes + 0.6),
-                           gridspec_kw=dict(left=0.25, right=0.95, bottom=0.06, top=0.93))
-    ax.imshow(tiles, cmap="gray" if len(image_shape) == 2 else None, interpolation="nearest")
-    ax.set_yticks([(h + 0.5) * (height + 1) for h in range(n_classes)], [str(c) for c in classes])
-    ax.set_xticks([(c + 0.5) * (width + 1) for c in range(k)], [f"#{c + 1}" for c in range(k)])
-    ax.set_title(f"top-{k} scored per class", fontsize=8)
+            left = LABEL_COLUMN + col * column + (column - TILE) / 2
+            ax.imshow(pixels[row, col].reshape(image_shape), cmap="gray" if len(image_shape) == 2 else None,
+                      vmin=0.0, vmax=1.0, interpolation="nearest", extent=(left, left + TILE, bottom, bottom + TILE))
+            wrong = top["true"][row, col] != classes[row]
+            ax.text(left + TILE / 2, bottom - 0.04, f"{top['true'][row, col]} / {top['predicted'][row, col]}, "
+                    f"{top['scores'][row, col]:.2f}", ha="center", va="top", fontsize=7,
+                    color="#c00000" if wrong else "black")
+    ax.set(xlim=(0, width), ylim=(0, height), aspect="auto")
     return save(fig, path)
 
 
-def _as_image(row, image_shape):
-    image = row.reshape(image_shape).astype(float)
-    low, high = image.min(), image.max()
-    return (image - low) / (high - low) if high > low else image
-
-
+@styled
 def gradient_norms(history, path, title=""):
     """Per-layer weight-gradient norms: over epochs (mean) and per layer (max, first and last epoch)."""
     n_layers = len(history[0]["grad_norm_mean"])
     epochs = [r["epoch"] for r in history]
-    fig, (time_ax, layer_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw=SIDE_BY_SIDE)
+    fig, (time_ax, layer_ax) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw=SIDE_BY_SIDE)
     for layer in range(n_layers):
         time_ax.plot(epochs, [max(r["grad_norm_mean"][layer], 1e-30) for r in history],
                      label=f"layer {layer}")
     time_ax.set(xlabel="epoch", ylabel="mean gradient norm", yscale="log", title="over epochs")
-    if n_layers <= 10:
+    if n_layers <= 6:
         time_ax.legend(fontsize=7)
     layers = np.arange(n_layers)
     for record, name in ((history[0], "first epoch"), (history[-1], "last epoch")):
@@ -140,14 +240,13 @@ def gradient_norms(history, path, title=""):
                  title="per layer")
     layer_ax.legend(fontsize=7)
     for ax in (time_ax, layer_ax):
-        ax.grid(alpha=0.3)
+        ax.grid(True)
         few_ticks(ax)
     fig.suptitle(title)
     return save(fig, path)
 
 
-def trial_figures(folder, title, history, y_true=None, y_pred=None, images=None, classes=None,
-                  image_shape=None):
+def trial_figures(folder, title, history, y_true=None, y_pred=None, top=None, image_shape=None):
     """Every figure of one trial into ``folder``: curves, gradient norms, and with
     validation data the confusion matrix and the top-3 scored images."""
     folder = Path(folder)
@@ -156,58 +255,179 @@ def trial_figures(folder, title, history, y_true=None, y_pred=None, images=None,
     if y_true is not None:
         confusion(y_true, y_pred, folder / "confusion_matrix.png",
                   f"{title}: validation, normalised over predicted label")
-    if images is not None:
-        top_scored_images(images, classes, image_shape, folder / "top3_images.png")
+    if top is not None:
+        top_scored_images(top, image_shape, folder / "top3_images.png", f"{title}, validation")
 
 
-def study_figures(study, folder, params):
-    """Optuna's history, importances, slice and (lambda x slope or first two) contour plots.
+# ---------------------------------------------------------------- study figures
 
-    Figures that cannot be drawn (too few finished trials, a single
-    parameter) are skipped; returns the files written.
+
+def _finished(study):
+    from optuna.trial import TrialState
+
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+
+
+def _stage_of(trial):
+    return int(trial.user_attrs.get("stage", 1))
+
+
+@styled
+def optimization_history(study, path, metric="objective"):
+    """The objective of each finished trial (coloured by stage) and the best so far."""
+    trials = _finished(study)
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    for stage in sorted({_stage_of(t) for t in trials}):
+        chosen = [t for t in trials if _stage_of(t) == stage]
+        ax.scatter([t.number for t in chosen], [t.value for t in chosen], s=18,
+                   color=STAGE_COLOURS[(stage - 1) % 10], label=f"stage {stage}")
+    pruned = [t for t in study.get_trials(deepcopy=False) if t.state.name == "PRUNED" and t.intermediate_values]
+    if pruned:
+        ax.scatter([t.number for t in pruned], [t.intermediate_values[max(t.intermediate_values)] for t in pruned],
+                   marker="x", s=16, color="grey", label="pruned (value when stopped)")
+    maximize = study.direction.name == "MAXIMIZE"
+    best = (np.maximum if maximize else np.minimum).accumulate([t.value for t in trials])
+    ax.step([t.number for t in trials], best, where="post", color="black", linewidth=1, label="best so far")
+    ax.set(xlabel="trial", ylabel=metric, title=f"{metric} per trial")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(8, integer=True))
+    ax.grid(True)
+    ax.legend(loc="lower right" if maximize else "upper right")
+    return save(fig, path)
+
+
+@styled
+def param_importances(study, path, metric="objective"):
+    """Optuna's fANOVA importances (share of the objective's variance), one bar per parameter."""
+    import optuna
+
+    importances = optuna.importance.get_param_importances(study)
+    names = list(importances)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(names) + 1.3), layout="constrained")
+    bars = ax.barh(names, [importances[n] for n in names], color=STAGE_COLOURS[0])
+    ax.bar_label(bars, [f"{importances[n]:.2f}" for n in names], padding=3, fontsize=8)
+    ax.set(xlabel=f"importance for {metric} (fANOVA, sums to 1)", title="parameter importances",
+           xlim=(0, max(importances.values()) * 1.18 or 1))
+    ax.grid(True, axis="x")
+    return save(fig, path)
+
+
+def _positions(values, dim):
+    """x positions of a parameter's values: the values, or category indices for choices."""
+    if hasattr(dim, "labels"):
+        labels = [str(v) for v in dim.labels]
+        return [labels.index(str(v)) if str(v) in labels else -1 for v in values], labels
+    return list(values), None
+
+
+@styled
+def slice_plot(study, space, path, metric="objective"):
+    """One small panel per searched parameter: the objective against its value, coloured by stage."""
+    trials, names = _finished(study), [name for name, _ in space]
+    columns = min(MAX_SLICE_COLUMNS, len(names))
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.9 * columns, 2.3 * rows + 0.5), squeeze=False,
+                             sharey=True, layout="constrained")
+    stages = sorted({_stage_of(t) for t in trials})
+    for ax, name in zip(axes.flat, names):
+        dim = space.dimensions[name]
+        for stage in stages:
+            chosen = [t for t in trials if _stage_of(t) == stage and name in t.params]
+            xs, labels = _positions([t.params[name] for t in chosen], dim)
+            ax.scatter(xs, [t.value for t in chosen], s=12, alpha=0.8, color=STAGE_COLOURS[(stage - 1) % 10],
+                       label=f"stage {stage}")
+        if labels is not None:
+            ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 3 else 0, ha="right"
+                          if len(labels) > 3 else "center")
+            ax.set_xlim(-0.5, len(labels) - 0.5)
+        elif getattr(dim, "log", False):
+            ax.set_xscale("log")
+            log_ticks(ax.xaxis, dim.low, dim.high)
+        else:
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=getattr(dim, "integer", False)))
+        ax.set_title(name + (" (log)" if getattr(dim, "log", False) else ""), fontsize=9)
+        ax.grid(True)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(metric)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    if len(stages) > 1:
+        fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(stages))
+    fig.suptitle(f"{metric} per parameter value (finished trials)")
+    return save(fig, path)
+
+
+@styled
+def pair_plot(study, space, pair, path, metric="objective"):
+    """Two parameters against each other, each finished trial coloured by the objective."""
+    trials = [t for t in _finished(study) if all(p in t.params for p in pair)]
+    fig, ax = plt.subplots(figsize=(5.6, 4.4), layout="constrained")
+    coords = []
+    for axis, name in zip((ax.xaxis, ax.yaxis), pair):
+        positions, labels = _positions([t.params[name] for t in trials], space.dimensions[name])
+        coords.append(positions)
+        dim = space.dimensions[name]
+        if labels is not None:
+            (ax.set_xticks if axis is ax.xaxis else ax.set_yticks)(range(len(labels)), labels)
+        elif getattr(dim, "log", False):
+            (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
+            log_ticks(axis, dim.low, dim.high)
+    points = ax.scatter(*coords, c=[t.value for t in trials], s=30, cmap="viridis", edgecolors="black",
+                        linewidths=0.3)
+    fig.colorbar(points, ax=ax, label=metric)
+    ax.set(xlabel=pair[0], ylabel=pair[1], title=f"{metric} over {pair[0]} and {pair[1]}")
+    ax.grid(True)
+    return save(fig, path)
+
+
+def study_figures(study, folder, space, metric="objective"):
+    """The study's figures into ``folder``; returns the files written.
+
+    Figures that cannot be drawn (no finished trial, importances of a single
+    parameter or of too few trials) are skipped.
     """
-    from optuna.visualization import matplotlib as ov
-
-    folder = Path(folder)
-    contour = [p for p in ("lambda", "slope") if p in params]
-    if len(contour) < 2:
-        contour = [p for p in params][:2]
-    plots = {
-        "optimization_history.png": lambda: ov.plot_optimization_history(study),
-        "slice.png": lambda: ov.plot_slice(study),
-    }
-    if len(contour) == 2:  # importances and contours need two parameters
-        plots["param_importances.png"] = lambda: ov.plot_param_importances(study)
-        plots[f"contour_{'_'.join(contour)}.png"] = lambda: ov.plot_contour(study, params=contour)
+    folder, names = Path(folder), [name for name, _ in space]
+    pair = [p for p in ("lambda", "slope") if p in names]
+    if len(pair) < 2:
+        pair = names[:2]
+    if not _finished(study):
+        return []
+    drawn = [("optimization_history.png", lambda path: optimization_history(study, path, metric)),
+             ("slice.png", lambda path: slice_plot(study, space, path, metric))]
+    if len(pair) == 2:
+        drawn += [("param_importances.png", lambda path: param_importances(study, path, metric)),
+                  (f"pair_{pair[0]}_{pair[1]}.png", lambda path: pair_plot(study, space, pair, path, metric))]
     written = []
-    for name, draw in plots.items():
+    for name, draw in drawn:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Optuna marks these plots experimental
+            warnings.simplefilter("ignore")  # Optuna marks fANOVA's inputs experimental
             try:
-                axes = draw()
+                written.append(draw(folder / name))
             except (ValueError, RuntimeError, ZeroDivisionError):
-                continue
-        figure = np.ravel(axes)[0].figure if isinstance(axes, np.ndarray) else axes.figure
-        written.append(save(figure, folder / name))
+                plt.close("all")
     return written
 
 
+@styled
 def stage_values(study, spec, path):
     """Each searched number against the trial number, coloured by stage: narrowing made visible."""
     names = [name for name, dim in spec.space if hasattr(dim, "log") and not dim.integer]
     if not names:
         return None
     trials = [t for t in study.trials if t.params]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False,
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names) + 0.4, 3.2), squeeze=False,
                              layout="constrained")
     for ax, name in zip(axes[0], names):
-        for stage in range(len(spec.stages)):
-            chosen = [t for t in trials if t.user_attrs.get("stage") == stage and name in t.params]
+        for stage in range(1, len(spec.stages) + 1):
+            chosen = [t for t in trials if _stage_of(t) == stage and name in t.params]
             ax.scatter([t.number for t in chosen], [t.params[name] for t in chosen], s=14,
-                       label=f"stage {stage + 1}")
-        if spec.space.dimensions[name].log:
+                       color=STAGE_COLOURS[(stage - 1) % 10], label=f"stage {stage}")
+        dim = spec.space.dimensions[name]
+        if dim.log:
             ax.set_yscale("log")
-        ax.set(xlabel="trial", ylabel=name, title=name)
-        ax.grid(alpha=0.3)
+            log_ticks(ax.yaxis, dim.low, dim.high)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5, integer=True))
+        ax.set(xlabel="trial", title=name + (" (log)" if dim.log else ""))
+        ax.grid(True)
     axes[0][0].legend(fontsize=7)
+    fig.suptitle("searched values per trial, by stage")
     return save(fig, path)

@@ -20,7 +20,7 @@ class Progress:
         params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         reason = trial.user_attrs.get("fail_reason") or trial.system_attrs.get("fail_reason", "")
         why = f" ({reason.splitlines()[0][:120]})" if trial.state.name == "FAIL" and reason else ""
-        line = (f"trial {trial.number} [stage {trial.user_attrs.get('stage', 0) + 1}] "
+        line = (f"trial {trial.number} [stage {trial.user_attrs.get('stage', 1)}] "
                 f"{trial.state.name}{value}{why} {params}")
         if self.bar is not None:
             self.bar.update(1)

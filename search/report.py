@@ -58,7 +58,7 @@ class Trial:
     histories: dict = field(default_factory=dict)  # metric -> [(step, value)], loaded on demand
 
     def label(self, names):
-        return ", ".join(f"{name}={self.params.get(name, '?')}" for name in names) or f"trial {self.number}"
+        return ", ".join(f"{name}={rounded(self.params.get(name, '?'), 5, 3)}" for name in names) or f"trial {self.number}"
 
 
 # ---------------------------------------------------------------- reading
@@ -164,10 +164,11 @@ def merge_optuna(trials, storage, name):
 def history(client, trial, key):
     """``[(step, value)]`` of one metric of one trial, step order (cached on the trial).
 
-    The objective's final value (the mean over repeats) is logged under the
-    metric's own name at the last epoch's step, beside that epoch's value of
-    the first repeat: at a step with two values, the per-epoch one is the
-    first repeat's final value (``<key>_repeat0``) when logged, else the earlier.
+    Runs logged before the objective got its own name (``<metric>_mean``)
+    hold it under the metric's name at the last epoch's step, beside that
+    epoch's value of the first repeat: at a step with two values, the
+    per-epoch one is the first repeat's final value (``<key>_repeat0``) when
+    logged, else the earlier.
     """
     if key not in trial.histories:
         points = client.get_metric_history(trial.run_id, key) if key in trial.metrics else []
@@ -200,7 +201,7 @@ def final_value(trial, metric):
     repeats = numbered(trial.metrics, metric + "_repeat{}")
     if repeats:
         return float(np.mean(list(repeats.values())))
-    return trial.metrics.get(metric)
+    return trial.metrics.get(f"{metric}_mean", trial.metrics.get(metric))
 
 
 # ---------------------------------------------------------------- formatting
@@ -218,8 +219,15 @@ def fmt(value, digits=4):
     return f"{value:.{digits - 1}f}" if abs(value) >= 1 else f"{value:.{digits}f}"
 
 
+def rounded(value, longest=7, digits=4):
+    """A logged number as people read it: longer than ``longest`` characters, ``digits`` significant digits."""
+    if isinstance(value, str) and len(value) > longest and as_number(value) is not None:
+        return f"{float(value):.{digits}g}"
+    return value
+
+
 def cell(value):
-    text = fmt(value)
+    text = fmt(rounded(value))
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -251,27 +259,31 @@ def _integer_locator():
     return MaxNLocator(integer=True)
 
 
+def _max_locator(n):
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(n)
+
+
 def _null_locator():
     from matplotlib.ticker import NullLocator
 
     return NullLocator()
 
 
-LEGEND_WIDTH = 2.4  # inches on the right for a figure legend
+LEGEND_FONT = 7  # points
+LEGEND_WRAP = 42  # characters a legend line
 
 
-def _subplots(n, width, height=3.6, legend=False, lines=0, **options):
-    """``n`` panels side by side with fixed margins (a layout engine costs a second a figure).
+def _subplots(n, width, height=3.4, lines=0, **options):
+    """``n`` panels side by side, laid out so that no label is clipped (drawn once per report).
 
-    ``legend`` keeps room on the right for :func:`_legend`; ``lines`` above
-    ten get distinct colours.
+    ``lines`` above ten get distinct colours; :func:`_legend` widens the
+    figure for its legend, so the panels keep their size.
     """
     plt = _plt().plt
-    total = width * n + (LEGEND_WIDTH if legend else 0)
-    fig, axes = plt.subplots(1, n, figsize=(total, height), squeeze=False, **options)
-    right = width * n - 0.2
-    fig.subplots_adjust(left=0.75 / total, right=right / total, bottom=0.15, top=0.86,
-                        wspace=0.3 if not options.get("sharey") else 0.08)
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False, layout="constrained",
+                             **options)
     if lines > 10:
         colours = plt.cm.tab20(np.linspace(0, 1, 20))[:lines]
         for ax in axes[0]:
@@ -280,10 +292,19 @@ def _subplots(n, width, height=3.6, legend=False, lines=0, **options):
 
 
 def _legend(fig, ax):
-    """One legend for the figure, right of the panels, from ``ax``'s labelled artists."""
+    """One legend right of the panels, from ``ax``'s labelled artists; the figure grows to hold it."""
+    import textwrap
+
     handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="center right", fontsize=6, frameon=False)
+    if not handles:
+        return
+    labels = ["\n".join(textwrap.wrap(label, LEGEND_WRAP, subsequent_indent="  ")[:4]) for label in labels]
+    chars = max(len(line) for label in labels for line in label.split("\n"))
+    lines = sum(label.count("\n") + 1 for label in labels)
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width + chars * LEGEND_FONT * 0.55 / 72 + 0.6,
+                        max(height, lines * LEGEND_FONT * 1.45 / 72 + 0.8))
+    fig.legend(handles, labels, loc="outside right center", fontsize=LEGEND_FONT, frameon=False)
 
 
 def varying(trials, names):
@@ -291,11 +312,13 @@ def varying(trials, names):
     return [n for n in names if len({t.params.get(n) for t in trials}) > 1]
 
 
-def param_figure(trials, name, others, metric, path):
+def param_figure(trials, name, others, metric, path, log=False):
     """Test loss and test accuracy (else the objective) against one searched parameter.
 
     Series by the combination of the other varying parameters when there are
-    few; failed trials are marked at the top of each panel.
+    few; failed trials are marked at the top of each panel. Points are not
+    joined: neighbouring values are unrelated trials. ``log``: the parameter
+    was sampled on a log scale, and is drawn on one.
     """
     plots = _plt()
     values = [t.params.get(name) for t in trials]
@@ -307,7 +330,7 @@ def param_figure(trials, name, others, metric, path):
         position = {v: i for i, v in enumerate(order)}
     groups = {}
     for trial in trials:
-        key = ", ".join(f"{o}={trial.params.get(o)}" for o in others)
+        key = ", ".join(f"{o}={rounded(trial.params.get(o), 5, 3)}" for o in others)
         groups.setdefault(key, []).append(trial)
     grouped = 1 < len(groups) <= MAX_GROUPS
     if not grouped:
@@ -315,27 +338,29 @@ def param_figure(trials, name, others, metric, path):
     panels = [("test_loss", "test loss"), ("test_accuracy", "test accuracy")]
     if not any("test_loss" in t.metrics for t in trials):
         panels = [(metric, metric.replace("_", " "))]
-    fig, axes = _subplots(len(panels), width=4.6, legend=grouped or any(t.state == "FAIL" for t in trials),
-                          lines=len(groups))
+    fig, axes = _subplots(len(panels), width=3.9, lines=len(groups))
     for ax, (key, title) in zip(axes[0], panels):
         for label, members in groups.items():
             done = sorted((position[t.params.get(name)], t.metrics[key]) for t in members
                           if t.state == "COMPLETE" and key in t.metrics)
             if done:
-                ax.plot(*zip(*done), "o-" if numeric else "o", label=label or None, markersize=5)
+                ax.plot(*zip(*done), "o", label=label or None, markersize=5, alpha=0.85)
         failed = [position[t.params.get(name)] for t in trials if t.state == "FAIL"]
         if failed:
             low, high = ax.get_ylim() if ax.lines else (0.0, 1.0)
             ax.scatter(failed, [high] * len(failed), marker="x", color="red", s=60, clip_on=False,
                        label="failed (diverged)", zorder=3)
             ax.set_ylim(low, high)
-        ax.set(xlabel=name, ylabel=title, title=f"{title} per {name}")
+        ax.set(xlabel=name + (" (log)" if log else ""), ylabel=title, title=f"{title} per {name}")
         if numeric:
             xs = [p for p in position.values()]
-            if min(xs) > 0 and max(xs) / min(xs) >= 100:
+            if min(xs) > 0 and (log or max(xs) / min(xs) >= 100):
                 _log_axis(ax.xaxis, np.asarray(xs))
+            else:
+                ax.xaxis.set_major_locator(_max_locator(5))
         else:
-            ax.set_xticks(list(position.values()), [str(v) for v in position], rotation=20)
+            ax.set_xticks(list(position.values()), [str(v) for v in position], rotation=20, ha="right",
+                          rotation_mode="anchor")
         ax.grid(alpha=0.3)
     _legend(fig, axes[0][-1])
     return plots.save(fig, path)
@@ -376,13 +401,13 @@ def curves_figure(client, trials, names, path):
     """Train loss, validation loss and validation accuracy per epoch, a line per trial."""
     plots = _plt()
     keys = [k for k in CURVES if any(k in t.metrics for t in trials)]
-    fig, axes = _subplots(len(keys), width=4.3, legend=True, lines=len(trials))
+    fig, axes = _subplots(len(keys), width=3.6, lines=len(trials))
     for ax, key in zip(axes[0], keys):
         for trial in trials:
             points = [(s, v) for s, v in history(client, trial, key) if math.isfinite(v)]
             if points:
                 style = "--" if trial.state != "COMPLETE" else "-"
-                ax.plot(*zip(*points), style, label=f"{trial.number}: {trial.label(names)}"[:60])
+                ax.plot(*zip(*points), style, label=f"{trial.number}: {trial.label(names)}")
         ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=key.replace("_", " "))
         _log_if_wide(ax)
         ax.xaxis.set_major_locator(_integer_locator())
@@ -410,13 +435,13 @@ def gradient_rows(client, trials):
 
 def gradients_figure(rows, names, path):
     plots = _plt()
-    fig, axes = _subplots(2, width=5.0, legend=True, lines=len(rows), sharey=True)
+    fig, axes = _subplots(2, width=3.8, lines=len(rows), sharey=True)
     axes = axes[0]
     for trial, first, last in rows:
         for ax, points in zip(axes, (first, last)):
             layers = sorted(points)
             ax.plot(layers, [max(points[i][1], 1e-30) for i in layers], "o-", markersize=3,
-                    label=f"{trial.number}: {trial.label(names)}"[:60])
+                    label=f"{trial.number}: {trial.label(names)}")
     epochs = sorted({p[0] for _, _, last in rows for p in last.values()})
     for ax, title in zip(axes, ("first epoch", f"last epoch ({', '.join(map(str, epochs))})")):
         ax.set(xlabel="layer (0 = input side)", title=title)
@@ -430,13 +455,13 @@ def gradients_figure(rows, names, path):
 
 def prelu_figure(client, trials, names, path):
     plots = _plt()
-    fig, axes = _subplots(1, width=6.0, legend=True)
+    fig, axes = _subplots(1, width=5.0)
     ax = axes[0][0]
     for trial in trials:
         for layer in numbered(trial.metrics, "prelu_slope_layer{}"):
             points = history(client, trial, f"prelu_slope_layer{layer}")
             if points:
-                ax.plot(*zip(*points), label=f"{trial.number} layer {layer}: {trial.label(names)}"[:60])
+                ax.plot(*zip(*points), label=f"{trial.number} layer {layer}: {trial.label(names)}")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set(xlabel="epoch", ylabel="PReLU slope (mean over the layer)", title="PReLU slopes (first repeat)")
     ax.xaxis.set_major_locator(_integer_locator())
@@ -466,8 +491,8 @@ def trials_section(trials, names, metric, several_parents):
 
 
 def _stage(logged):
-    """Stages are logged from 0 and shown from 1, as ``python -m search run`` prints them."""
-    return str(int(logged) + 1) if str(logged).isdigit() else str(logged)
+    """Stages are logged from 1, as ``python -m search run`` prints them."""
+    return str(logged)
 
 
 def gradient_section(rows, names):
@@ -634,7 +659,7 @@ def report(study_name_or_file, storage=None, tracking_uri=None, out_dir=None):
     sections = [header_section(name, parents, trials, names, metric, direction, optuna_summary,
                                spec.description if spec is not None else "")]
     figures = []
-    with _plt().plt.style.context("default"):  # Optuna's figures leave the ggplot style on
+    with _plt().style():  # the figures' one style, whatever was drawn before in this process
         figures += _body(client, trials, parents, names, metric, direction, seeds, folder, sections)
     path = folder / REPORT_FILE
     path.write_text("\n\n".join(sections) + "\n")
@@ -660,9 +685,11 @@ def _body(client, trials, parents, names, metric, direction, seeds, folder, sect
                         "to choose). A FAIL trial's reason is its divergence or error.")
         sections.append("## Figures")
         moving = varying(trials, names)
+        space = {k[6:]: v for k, v in parents[-1].data.params.items() if k.startswith("space.")}
         for param in moving[:8]:
             others = [o for o in moving if o != param]
-            path = param_figure(trials, param, others, metric, folder / f"test_vs_{param}.png")
+            path = param_figure(trials, param, others, metric, folder / f"test_vs_{param}.png",
+                                log=space.get(param, "").endswith(" log"))
             figure(f"Test scores per {param}", path,
                    "Complete trials; a red cross marks a value whose training failed (diverged).")
         drawn = chosen(trials, metric, direction)

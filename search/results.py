@@ -30,7 +30,7 @@ def stage_table(study, spec):
     """Per stage: its trials, the ranges they searched, and how spread their values were."""
     rows = []
     for index, stage in enumerate(spec.stages):
-        trials = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("stage") == index]
+        trials = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("stage") == index + 1]
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         spread = {}
         for name, dim in spec.space:
@@ -82,7 +82,7 @@ def log_summary(client, run_id, study, spec):
             tracking.log_batch(client, run_id, metrics=[tracking.Metric(
                 f"best_{spec.metric}", best.value, 0, 0)], params=tracking.params_of(
                 {f"best.{k}": v for k, v in best.params.items()}))
-            plots.study_figures(study, folder, [name for name, _ in spec.space])
+            plots.study_figures(study, folder, spec.space, spec.metric)
             plots.stage_values(study, spec, folder / "stages.png")
         client.log_artifacts(run_id, str(folder), "study")
     return stages
@@ -240,8 +240,9 @@ def _log_figures(client, run_id, model, data, predicted, proba):
         plots.confusion(data.y_test, predicted, folder / "test_confusion_matrix.png",
                         "test, normalised over predicted label")
         if data.image_shape:
-            plots.top_scored_images(data.X_test[plots.top_scored(proba)], model.classes_,
-                                    data.image_shape, folder / "test_top3_images.png")
+            raw = data.X_test if data.X_test_raw is None else data.X_test_raw
+            plots.top_scored_images(plots.top_scored_set(proba, raw, data.y_test, model.classes_),
+                                    data.image_shape, folder / "test_top3_images.png", "refit, test set")
         client.log_artifacts(run_id, str(folder), "best")
 
 

@@ -54,7 +54,7 @@ class StagePlan:
         trials = study.get_trials(deepcopy=False)
         original = retried_number(trials[trial.number])
         if original is not None:
-            index = trials[original].user_attrs.get("stage", 0)
+            index = max(0, trials[original].user_attrs.get("stage", 1) - 1)  # stages are numbered from 1
         else:
             retried = retried_numbers(trials)
             index = self.stage_at(sum(1 for t in trials if t.number < trial.number and t.number not in retried))
@@ -330,6 +330,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
+    tracking.mark_experiment(client, experiment, spec.metric, spec.direction, [name for name, _ in spec.space])
     study = open_study(spec, storage_url, tracking_uri, create=True)
     tracking.close_dead_parents(client, experiment, spec.name, _alive_here)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
@@ -359,6 +360,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
         result.update(model=champion.model, scores=champion.scores, model_uri=champion.model_uri,
                       champion=champion)
     tracking.end_run(client, parent, "FINISHED")
+    print(f"MLflow UI (mlflow ui): {tracking.ui_link(tracking_uri, experiment)}", flush=True)
     return result
 
 

@@ -82,3 +82,26 @@ def test_an_interrupt_while_params_are_logged_ends_the_run_as_killed(write_study
     runs = client.search_runs([client.get_experiment_by_name("interrupted").experiment_id])
     assert {r.info.status for r in runs} == {"KILLED"}
     assert len(runs) == (2 if whose == "trial" else 1)
+
+
+def test_a_pruned_trial_is_a_killed_run_with_its_reason(write_study, monkeypatch):
+    """Pruned trials stand out in MLflow's runs list: status KILLED, the reason as tag and note."""
+    import optuna
+    from mlflow.tracking import MlflowClient
+
+    from search import cli
+
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda trial: trial.number == 1)
+    path = write_study("pruned", n_trials=2, register=False, pruner="median",
+                       artifacts={"trial_plots": False})
+    uri = f"sqlite:///{path.parent}/mlflow.db"
+    assert cli.main(["run", str(path), "--tracking-uri", uri]) == 0
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("pruned").experiment_id],
+                              "tags.`mlflow.parentRunId` != ''")
+    by_name = {r.info.run_name: r for r in runs}
+    assert by_name["trial-0"].info.status == "FINISHED"
+    pruned = by_name["trial-1"]
+    assert pruned.info.status == "KILLED" and pruned.data.tags["optuna.state"] == "PRUNED"
+    assert pruned.data.tags["prune_reason"].startswith("pruned at epoch 1: val_accuracy=")
+    assert pruned.data.tags["mlflow.note.content"] == "PRUNED: " + pruned.data.tags["prune_reason"]

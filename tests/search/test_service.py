@@ -1,5 +1,6 @@
 """End to end: small real studies into temporary Optuna and MLflow stores."""
 
+import json
 import os
 import subprocess
 import sys
@@ -64,18 +65,40 @@ def test_each_trial_is_a_nested_run_with_params_metrics_and_plots(finished_study
         assert float(params["alpha"]) == pytest.approx(2 * 32 * float(params["lambda"]))
         assert run.data.tags["optuna.state"] == "COMPLETE" and run.info.status == "FINISHED"
         history = client.get_metric_history(run.info.run_id, "val_accuracy")
-        assert [m.step for m in history][:3] == [1, 2, 3]
+        assert [m.step for m in history] == [1, 2, 3]  # one point per epoch: the objective has its own name
+        for single in ("val_accuracy_mean", "val_accuracy_std", "test_accuracy", "train_seconds"):
+            assert [m.step for m in client.get_metric_history(run.info.run_id, single)] == [0], single
+        assert run.data.params["stage"] in {"1", "2"} and run.data.tags["stage"] == run.data.params["stage"]
+        assert run.data.tags["mlflow.source.type"] == "LOCAL"  # the name: test_tracking
+        if (REPO / ".git").exists():
+            head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout
+            assert run.data.tags["mlflow.source.git.commit"] == head.strip()
         assert {"train_loss", "val_loss", "learning_rate", "grad_norm_max_layer0", "test_accuracy"} <= set(run.data.metrics)
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
         assert {"plots/curves.png", "plots/confusion_matrix.png", "plots/gradient_norms.png",
                 "plots/top3_images.png"} <= artifacts
 
 
+def test_the_experiment_opens_as_model_training_with_the_study_columns(finished_study):
+    experiment = finished_study.client.get_experiment(finished_study.experiment)
+    tags = experiment.tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    assert tags["mlflow.experiment.primaryMetric.name"] == "val_accuracy"
+    assert tags["mlflow.experiment.primaryMetric.greaterIsBetter"] == "True"
+    view = json.loads(tags["mlflow.sharedViewState.study"])
+    assert view["selectedColumns"][0] == "metrics.`val_accuracy_mean`"
+    assert {"params.`activation`", "params.`lambda`", "tags.`optuna.state`"} <= set(view["selectedColumns"])
+    assert view["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "stage"}]
+
+
 def test_the_parent_run_holds_the_study_summary_and_the_registered_model(finished_study):
     client, parent = finished_study.client, finished_study.parents[0]
     study_files = {a.path for a in client.list_artifacts(parent.info.run_id, "study")}
     assert {"study/trials.csv", "study/best_params.json", "study/optimization_history.png",
-            "study/stages.json"} <= study_files
+            "study/slice.png", "study/stages.json"} <= study_files
+    local = client.download_artifacts(parent.info.run_id, "study/stages.json", str(finished_study.folder))
+    stages = json.loads(Path(local).read_text())
+    assert [row["stage"] for row in stages] == [1, 2] and [row["trials"] for row in stages] == [3, 2]
     assert {"test_accuracy", "test_loss", "best_val_accuracy"} <= set(parent.data.metrics)
     version = client.get_model_version_by_alias("e2e-model", "champion")
     assert version.run_id == parent.info.run_id
@@ -91,7 +114,7 @@ def test_the_parent_run_holds_the_study_summary_and_the_registered_model(finishe
 
 def test_later_stages_search_ranges_narrowed_around_the_best(finished_study):
     study = open_study("e2e", finished_study.folder)
-    stage_two = [t for t in study.trials if t.user_attrs["stage"] == 1]
+    stage_two = [t for t in study.trials if t.user_attrs["stage"] == 2]  # stages count from 1
     assert len(stage_two) == 2
     full = study.trials[0].user_attrs["ranges"]["lambda"]
     assert full == "float[1e-05, 0.01] log"

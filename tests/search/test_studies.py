@@ -141,3 +141,11 @@ def test_every_study_runs_in_a_quick_form_and_reports(path, stores):
 
     text = report(spec.name, tracking_uri=tracking_uri, out_dir=Path(folder) / "reports" / spec.name).read_text()
     assert "## Trials" in text and text.count("\n| ") >= spec.n_trials + 1
+
+
+def test_the_readme_example_is_the_quickstart_study_file():
+    """README's "Study files" block is studies/quickstart.yaml, byte for byte: they cannot drift."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Study files", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert block == (REPO / "studies" / "quickstart.yaml").read_text()

@@ -64,3 +64,29 @@ def test_a_refused_write_is_retried_then_raised_as_a_tracking_error(write, messa
         write(client)
     assert str(raised.value) == message
     assert client.calls == tracking.RETRIES
+
+
+@pytest.mark.parametrize("argv, name, entry", [
+    (["/x/search/__main__.py", "run", "studies/quickstart.yaml"], "python -m search run", "run"),
+    (["/x/search/__main__.py", "worker", "--study", "q"], "python -m search worker", "worker"),
+    (["/usr/bin/mytool", "go"], "mytool", None),
+])
+def test_runs_name_their_source_and_entry_point(argv, name, entry, monkeypatch):
+    from search import tracking
+
+    monkeypatch.setattr("sys.argv", argv)
+    tracking.source_tags.cache_clear()
+    try:
+        tags = tracking.source_tags()
+    finally:
+        tracking.source_tags.cache_clear()
+    assert tags["mlflow.source.name"] == name and tags["mlflow.source.type"] == "LOCAL"
+    assert tags.get("mlflow.project.entryPoint") == entry
+
+
+def test_the_ui_link_opens_the_model_training_view_with_the_study_columns():
+    from search.tracking import ui_link
+
+    assert ui_link("sqlite:///x/mlflow.db", "3") == (
+        "http://127.0.0.1:5000/#/experiments/3/runs?workflowType=machine_learning&viewStateShareKey=study")
+    assert ui_link("http://u:secret@host:5000/", "3").startswith("http://u:***@host:5000/#/experiments/3/runs?")
