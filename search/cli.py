@@ -11,7 +11,7 @@ import sys
 
 import optuna
 
-from . import report
+from . import report, secrets
 from .data import DataError
 from .storage import StorageError
 from .studyfile import StudyFileError, load_study
@@ -85,7 +85,10 @@ def add_servers(command):
 
 
 def main(argv=None):
+    secrets.install()  # before anything can print a URL: ours, MLflow's, Optuna's, tracebacks
     args = parser().parse_args(argv)
+    for url in (args.storage, args.tracking_uri):
+        secrets.remember(url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # We log with cloudpickle on purpose (skops refuses custom classes); its caution is not news.

@@ -15,7 +15,7 @@ from sklearn.metrics import log_loss
 
 from estimators import MLPClassifier
 
-from . import plots, tracking
+from . import budget, plots, tracking
 from .space import Range, estimator_params, label
 
 MODEL_NAME = "model"
@@ -25,7 +25,7 @@ def stage_table(study, spec):
     """Per stage: its trials, the ranges they searched, and how spread their values were."""
     rows = []
     for index, stage in enumerate(spec.stages):
-        trials = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("stage") == index]
+        trials = [t for t in budget.used(study.get_trials(deepcopy=False)) if t.user_attrs.get("stage") == index]
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         spread = {}
         for name, dim in spec.space:
@@ -47,7 +47,7 @@ def stage_table(study, spec):
 
 
 def summary_text(study, spec, stages):
-    lines = [f"study {spec.name}: {len(study.trials)} trials"]
+    lines = [f"study {spec.name}: {len(budget.used(study.get_trials(deepcopy=False)))} trials"]
     for row in stages:
         ranges = ", ".join(f"{k} {v}" for k, v in row["ranges"].items())
         best = "-" if row["best_value"] is None else f"{row['best_value']:.4f}"

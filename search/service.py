@@ -18,15 +18,16 @@ from optuna.trial import TrialState
 
 from estimators import DivergenceError
 
-from . import tracking
+from . import budget, tracking
 from .data import load_dataset
 from .objective import FIGURES, Objective
 from .progress import Progress
-from .storage import (DEFAULT_STORAGE, StorageError, check_url, describe, exists, open_storage,
-                      retried_number, retried_numbers, retry_trial)
+from .budget import retried_number, retried_numbers
+from .storage import DEFAULT_STORAGE, StorageError, check_url, describe, exists, open_storage, retry_trial
 from .studyfile import load_study
 
 STUDY_FILE_ATTR = "study_file"
+HEARTBEAT_STOPPED = "its worker stopped sending heartbeats"
 
 
 class StagePlan:
@@ -49,16 +50,17 @@ class StagePlan:
     def stage_at(self, position):
         return min(int(np.searchsorted(self.bounds, position, side="right")), len(self.bounds) - 1)
 
-    def stage_and_space(self, trial):
-        study = trial.study
-        trials = study.get_trials(deepcopy=False)
-        original = retried_number(trials[trial.number])
+    def stage_of(self, trials, number):
+        original = retried_number(trials[number])
         if original is not None:
-            index = trials[original].user_attrs.get("stage", 0)
-        else:
-            retried = retried_numbers(trials)
-            index = self.stage_at(sum(1 for t in trials if t.number < trial.number and t.number not in retried))
-        return index, self.space(study, index, trials)
+            return trials[original].user_attrs.get("stage", 0)
+        retried = retried_numbers(trials)
+        return self.stage_at(sum(1 for t in trials if t.number < number and t.number not in retried))
+
+    def stage_and_space(self, trial):
+        trials = trial.study.get_trials(deepcopy=False)
+        index = self.stage_of(trials, trial.number)
+        return index, self.space(trial.study, index, trials)
 
     def space(self, study, index, trials):
         if index == 0 or not any(t.state == TrialState.COMPLETE for t in trials):
@@ -66,16 +68,11 @@ class StagePlan:
         stage = self.spec.stages[index]
         return self.spec.space.narrowed(study.best_trial.params, stage.decades, stage.fraction)
 
-    def counted(self, trials):
-        """Trials that use up budget: all but the failed ones that were queued again."""
-        retried = retried_numbers(trials)
-        return sum(1 for t in trials if t.number not in retried)
-
-    def exhausted(self, study):
-        return self.counted(study.get_trials(deepcopy=False)) >= self.total
-
     def next_stage(self, study):
-        return self.stage_at(self.counted(study.get_trials(deepcopy=False)))
+        """The stage of the next queued trial; None when nothing is queued."""
+        trials = study.get_trials(deepcopy=False)
+        queued = budget.waiting(trials)
+        return self.stage_of(trials, queued[0].number) if queued else None
 
 
 def make_sampler(spec, stage_index=0, worker_index=0, trials_before=0):
@@ -126,14 +123,13 @@ def _close_dead_trial_run(tracking_uri):
     def close(study, trial):
         run_id = trial.user_attrs.get("mlflow_run_id")
         if run_id:
-            tracking.fail_run(tracking.MlflowClient(tracking_uri), run_id,
-                              "its worker stopped sending heartbeats")
+            tracking.fail_run(tracking.MlflowClient(tracking_uri), run_id, HEARTBEAT_STOPPED)
     return close
 
 
 def open_study(spec, storage_url, tracking_uri, create=False):
     """The study named by ``spec`` on ``storage_url``; ``create`` makes it if missing."""
-    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri))
+    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri), queue_only=True)
     if create:
         return optuna.create_study(study_name=spec.name, storage=storage, direction=spec.direction,
                                    sampler=make_sampler(spec), pruner=make_pruner(spec),
@@ -143,7 +139,7 @@ def open_study(spec, storage_url, tracking_uri, create=False):
 
 
 def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0, progress=None):
-    """One worker's loop: trials of ``study`` until its budget, ``n_trials`` or ``timeout`` is spent.
+    """One worker's loop: the study's queued trials, until none is left, or ``n_trials`` or ``timeout`` is spent.
 
     Returns the number of trials this worker ran.
     """
@@ -154,11 +150,12 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
     deadline = None if timeout is None else time.monotonic() + timeout
     ran, samplers = 0, {}
     with sigterm_as_interrupt():
-        while not plan.exhausted(study):
-            if (n_trials is not None and ran >= n_trials) or (deadline and time.monotonic() > deadline):
+        while (n_trials is None or ran < n_trials) and not (deadline and time.monotonic() > deadline):
+            budget.fail_stale(study, HEARTBEAT_STOPPED)  # a dead trial is queued again, so found below
+            stage = plan.next_stage(study)
+            if stage is None:
                 break
             # One sampler per stage, kept: a new seeded sampler per trial would repeat its first point.
-            stage = plan.next_stage(study)
             if stage not in samplers:
                 samplers[stage] = make_sampler(spec, stage, worker_index,
                                                len(study.get_trials(deepcopy=False)))
@@ -166,6 +163,8 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
             try:
                 study.optimize(objective, n_trials=1, catch=(DivergenceError,),
                                callbacks=[progress.trial_finished])
+            except budget.BudgetSpent:
+                break  # another worker took the last queued trial
             except KeyboardInterrupt:
                 retry_interrupted(study, objective.trial_number)
                 raise
@@ -221,8 +220,8 @@ class sigterm_as_interrupt:
         signal.signal(signal.SIGTERM, self.previous)
 
 
-def start_workers(spec, storage_url, tracking_uri, workers, n_trials, timeout):
-    """``workers`` processes of ``python -m search worker``, each with its share of the trials and cores.
+def start_workers(spec, storage_url, tracking_uri, workers, timeout):
+    """``workers`` processes of ``python -m search worker``, sharing the queued trials, each with its share of the cores.
 
     The storage URL travels in the environment, not on the command line,
     where any user of the machine could read its password.
@@ -235,7 +234,7 @@ def start_workers(spec, storage_url, tracking_uri, workers, n_trials, timeout):
     processes = []
     for index in range(workers):
         command = [sys.executable, "-m", "search", "worker", "--study", spec.name,
-                   "--worker-index", str(index), "--n-trials", str(-(-n_trials // workers))]
+                   "--worker-index", str(index)]
         if timeout is not None:
             command += ["--timeout", str(timeout)]
         processes.append(subprocess.Popen(command, env=env))
@@ -248,6 +247,7 @@ def recover_dead_trials(study, client):
     After a crash of the whole study (or a worker killed where no heartbeat
     watches, as with a journal file), the same command continues from there.
     """
+    budget.fail_stale(study, HEARTBEAT_STOPPED)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker", "")
         if worker and not _alive_here(worker):
@@ -272,6 +272,7 @@ def _alive_here(worker):
 
 def fail_and_retry(study, client, trial, reason):
     """End a dead trial as FAIL (its MLflow run too, with the reason) and queue it again."""
+    study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)  # while it may take one
     study.tell(trial.number, state=TrialState.FAIL)
     run_id = trial.user_attrs.get("mlflow_run_id")
     if run_id:
@@ -335,7 +336,8 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
             study.set_user_attr(key, value)
         tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
         print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
-              f"{len(study.trials)} trials so far of {StagePlan(spec).total}", flush=True)
+              f"{len(budget.used(study.get_trials(deepcopy=False)))} trials so far of {StagePlan(spec).total}",
+              flush=True)
         with sigterm_as_interrupt():
             recover_dead_trials(study, client)
             run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout)
@@ -358,22 +360,17 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
 
 
 def run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout):
-    """In this process, or in ``workers`` processes; then whatever they left queued (a retry)."""
+    """Queue this invocation's trials, run them here or in ``workers`` processes; then what a dead worker left."""
+    budget.fill(study, StagePlan(spec).total, n_trials)
     if workers == 1:
         work(spec, study, client, data, n_trials, timeout)
         return
-    plan = StagePlan(spec)
-    before = plan.counted(study.get_trials(deepcopy=False))
-    share = plan.total - before if n_trials is None else min(n_trials, plan.total - before)
-    if share <= 0:
-        return
-    wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, share, timeout), study, client)
-    # A worker that died left its share undone and its trial queued again: finish both here.
-    trials = study.get_trials(deepcopy=False)
-    waiting = sum(t.state == TrialState.WAITING for t in trials)
-    left = share - (plan.counted(trials) - before) + waiting
-    if left > 0:
-        work(spec, study, client, data, left, timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, timeout), study, client)
+    # A worker that died had its trial queued again (wait_for_workers): it runs here, in the time left.
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is None or left > 0:
+        work(spec, study, client, data, None, left)
 
 
 def running_of(study):

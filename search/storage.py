@@ -15,7 +15,8 @@ from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrial
 from optuna.storages.journal import JournalFileBackend
 from sqlalchemy.engine import make_url
 
-from .tracking import mask_password
+from .budget import QueueOnly
+from .secrets import mask, reason as _reason
 
 # A journal file: concurrent workers on one machine append to it without the
 # lock contention of SQLite, and it is several times faster per write.
@@ -31,10 +32,7 @@ class StorageError(ValueError):
 
 def describe(url):
     """The URL as it may be shown: never with its password."""
-    try:
-        return mask_password(url or DEFAULT_STORAGE)
-    except ValueError:  # unparseable (e.g. an unclosed '['): show no part that may hold a password
-        return url.split("://", 1)[0] + "://..."
+    return mask(url or DEFAULT_STORAGE)
 
 
 def is_journal(url):
@@ -73,11 +71,6 @@ def check_url(url):
     return url
 
 
-def _reason(error):
-    """An exception as one line without a password."""
-    return mask_password(str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
-
-
 def exists(url):
     """Whether the storage already holds anything (a server-backed one always may)."""
     url = url or DEFAULT_STORAGE
@@ -89,7 +82,16 @@ def exists(url):
     return True
 
 
-def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None):
+class QueuedJournalStorage(QueueOnly, JournalStorage):
+    """A journal storage whose workers only take queued trials (see :mod:`search.budget`)."""
+
+
+class QueuedRDBStorage(QueueOnly, RDBStorage):
+    """An RDB storage whose workers only take queued trials (see :mod:`search.budget`)."""
+
+
+def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None,
+                 queue_only=False):
     """An Optuna storage for ``url``.
 
     Parameters
@@ -105,13 +107,17 @@ def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed
     on_failed_trial : callable, default=None
         Called as ``on_failed_trial(study, trial)`` for a trial found dead,
         before it is retried.
+    queue_only : bool, default=False
+        Trials come only from the queue: ``ask`` with nothing queued raises
+        :class:`search.budget.BudgetSpent` rather than create a trial.
     """
     url = check_url(url or DEFAULT_STORAGE)
     heartbeat_interval = heartbeat_interval or int(os.environ.get("SEARCH_HEARTBEAT_INTERVAL", 5))
     grace_period = grace_period or int(os.environ.get("SEARCH_GRACE_PERIOD", 20))
     if is_journal(url):
         # Absolute: the backend reopens its file by this path at every write.
-        return JournalStorage(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)).absolute())))
+        journal = QueuedJournalStorage if queue_only else JournalStorage
+        return journal(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)).absolute())))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
         retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
@@ -124,11 +130,11 @@ def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                              heartbeat_stale_trial_callback=failed)
+            rdb = QueuedRDBStorage if queue_only else RDBStorage
+            return rdb(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                       heartbeat_stale_trial_callback=failed)
     except Exception as error:
-        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise StorageError(f"storage {describe(url)} cannot be opened: {mask_password(reason)}") from None
+        raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
 
 
 def retry_trial(study, trial):
@@ -136,17 +142,3 @@ def retry_trial(study, trial):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, trial)
-
-
-def retried_number(trial):
-    """The number of the failed trial that ``trial`` (a FrozenTrial) retries, or None.
-
-    Read straight from the attribute ``RetryHeartbeatStaleTrialCallback`` writes,
-    without its experimental-API warning.
-    """
-    return trial.system_attrs.get("failed_trial")
-
-
-def retried_numbers(trials):
-    """Numbers of the failed trials that were queued again."""
-    return {retried_number(t) for t in trials} - {None}

@@ -9,11 +9,13 @@ against about 470 ms for a ``log_metrics`` call per epoch).
 
 import os
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+from .secrets import mask as mask_password
+from .secrets import reason as masked_reason
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 RETRIES = 3
@@ -25,20 +27,6 @@ class TrackingError(RuntimeError):
 
 class TrackingUnreachable(TrackingError):
     """The tracking server does not answer at start: nothing has run yet."""
-
-
-def mask_password(uri):
-    """``uri`` with any password replaced by ``***``, for messages and logs."""
-    if not uri:
-        return uri
-    parts = urlsplit(str(uri))
-    if parts.password is None:
-        return str(uri)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def resolve_uri(tracking_uri=None):
@@ -70,13 +58,14 @@ def connect(tracking_uri):
         # Fail in seconds rather than after MLflow's default minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        # MLflow prints "View run ... at http://user:pw@host/..." for every run it ends.
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     try:
         client = MlflowClient(tracking_uri)
         client.search_experiments(max_results=1)
     except Exception as error:  # MLflow raises many kinds here; all mean "unusable"
-        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise TrackingUnreachable(f"MLflow tracking at {mask_password(tracking_uri)} is not reachable: "
-                            f"{mask_password(reason)}") from None
+                                  f"{masked_reason(error)}") from None
     return client
 
 
@@ -104,7 +93,7 @@ def start_parent_run(client, experiment, study_name, tags):
         client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
         return run_id
     run = client.create_run(experiment, run_name=f"{study_name}-{time.strftime('%Y%m%d-%H%M%S')}",
-                            tags=tags)
+                            tags={k: mask_password(str(v)) for k, v in tags.items()})
     return run.info.run_id
 
 
@@ -119,7 +108,7 @@ def params_of(values):
     """MLflow params from a mapping: tuples as 'a-b-c', None as 'None'."""
     from .space import label
 
-    return [Param(str(k), str(label(v))) for k, v in values.items()]
+    return [Param(str(k), mask_password(str(label(v)))) for k, v in values.items()]
 
 
 def metrics_of(records, prefix=""):
@@ -169,13 +158,12 @@ def _with_retries(what, action):
             return action()
         except Exception as error:
             if attempt == RETRIES - 1:
-                raise TrackingError(f"could not {what}: "
-                                    f"{mask_password(str(error).splitlines()[0][:200])}") from None
+                raise TrackingError(f"could not {what}: {masked_reason(error)}") from None
             time.sleep(0.5 * 2**attempt)
 
 
 def tags_of(values):
-    return [RunTag(str(k), str(v)) for k, v in values.items()]
+    return [RunTag(str(k), mask_password(str(v))) for k, v in values.items()]
 
 
 def end_run(client, run_id, status):
@@ -189,7 +177,7 @@ def end_run(client, run_id, status):
 def fail_run(client, run_id, reason, status="FAILED"):
     """End a trial's run whose trial died, saying why; never raises."""
     try:
-        client.log_batch(run_id, tags=[RunTag("optuna.state", "FAIL"), RunTag("fail_reason", reason)])
+        client.log_batch(run_id, tags=tags_of({"optuna.state": "FAIL", "fail_reason": reason}))
     except Exception:
         pass
     end_run(client, run_id, status)

@@ -1,0 +1,27 @@
+"""Helper processes end with the process that started them, even when it was killed with SIGKILL.
+
+A SIGKILLed parent runs no clean-up: its figure process would go on (hundreds
+of MB), and multiprocessing's resource tracker with it, since the tracker
+ends only when every holder of its pipe has gone.
+"""
+
+import os
+import threading
+import time
+
+CHECK_SECONDS = 1.0
+
+
+def watch_parent(parent_pid):
+    """In a child process: exit as soon as ``parent_pid`` is no longer this process's parent.
+
+    A ``ProcessPoolExecutor`` initializer. A thread reads ``getppid`` (the
+    kernel reparents an orphan), which works for any start method, unlike
+    ``prctl(PR_SET_PDEATHSIG)``, which fires when the creating *thread* ends.
+    """
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
