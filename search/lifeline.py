@@ -6,6 +6,7 @@ ends only when every holder of its pipe has gone.
 """
 
 import os
+import signal
 import threading
 import time
 
@@ -18,7 +19,10 @@ def watch_parent(parent_pid):
     A ``ProcessPoolExecutor`` initializer. A thread reads ``getppid`` (the
     kernel reparents an orphan), which works for any start method, unlike
     ``prctl(PR_SET_PDEATHSIG)``, which fires when the creating *thread* ends.
+    Ctrl-C reaches the whole process group: the helper leaves it to its parent
+    (which stops it), instead of printing a traceback of its own.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     def watch():
         while os.getppid() == parent_pid:
             time.sleep(CHECK_SECONDS)

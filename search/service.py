@@ -165,9 +165,12 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
                                callbacks=[progress.trial_finished])
             except budget.BudgetSpent:
                 break  # another worker took the last queued trial
-            except KeyboardInterrupt:
-                retry_interrupted(study, objective.trial_number)
-                raise
+            except KeyboardInterrupt as error:
+                if isinstance(error, Interrupted):
+                    raise
+                number = retry_interrupted(study, objective.trial_number)
+                raise Interrupted(f"trial {number} was recorded as failed and queued again" if number is not None
+                                  else "no trial was running") from None
             ran += 1
     FIGURES.wait()
     return ran
@@ -193,12 +196,22 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
 
 
 def retry_interrupted(study, number):
-    """Queue again the trial this worker was running when Ctrl-C or SIGTERM stopped it."""
+    """Queue again the trial this worker was running when Ctrl-C or SIGTERM stopped it; its number, or None."""
     if number is None:
-        return
+        return None
     trials = study.get_trials(deepcopy=False)
     if trials[number].state == TrialState.FAIL and number not in retried_numbers(trials):
         retry_trial(study, trials[number])
+        return number
+    return None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, with what it stopped: the one line the command prints."""
+
+    def __init__(self, what):
+        super().__init__(what)
+        self.what = what
 
 
 def worker_id(pid=None):
@@ -290,7 +303,7 @@ def wait_for_workers(processes, study, client):
             process.send_signal(signal.SIGTERM)
         for process in processes:
             process.wait()
-        raise
+        raise Interrupted("the workers' running trials were recorded as failed and queued again") from None
     for process in processes:
         if process.returncode != 0:
             for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -314,8 +327,6 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     """
     import mlflow
 
-    from .results import log_summary, refit_and_register, summary_text
-
     storage_url = storage_url or DEFAULT_STORAGE
     if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
         print("warning: mlflow run logs its -P parameters, so this storage URL's password is now a "
@@ -323,6 +334,11 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     tracking_uri = tracking.resolve_uri(tracking_uri)
     data = load_data(spec)
     check_url(storage_url)
+    tracking_file = tracking.sqlite_file(tracking_uri)
+    if tracking_file and tracking.sqlite_file(storage_url) and \
+            os.path.abspath(tracking.sqlite_file(storage_url)) == os.path.abspath(tracking_file):
+        raise StorageError(f"storage {describe(storage_url)}: is the MLflow tracking database; "
+                           "give Optuna a file of its own (sqlite:///optuna.db)")
     client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
@@ -345,6 +361,18 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
         tracking.close_orphan_runs(client, experiment, parent)
         tracking.end_run(client, parent, "KILLED")
         raise
+    try:
+        return finish(client, experiment, parent, study, spec, data)
+    except KeyboardInterrupt:
+        tracking.end_run(client, parent, "KILLED")
+        raise Interrupted("every trial was recorded; the summary or the refit was stopped and nothing was "
+                          "registered") from None
+
+
+def finish(client, experiment, parent, study, spec, data):
+    """After the trials: the summary on the parent run, then the refit and registration of the best."""
+    from .results import log_summary, refit_and_register, summary_text
+
     FIGURES.wait()
     tracking.close_orphan_runs(client, experiment, parent, running_of(study))
     stages = log_summary(client, parent, study, spec)

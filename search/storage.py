@@ -7,16 +7,19 @@ no heartbeat, and the ``run`` command retries the trials of workers it saw die.
 
 import os
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import optuna
 import sqlalchemy
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from sqlalchemy.engine import make_url
 
+from . import journal
 from .budget import QueueOnly
 from .secrets import mask, reason as _reason
+from .storefiles import folder_lock, sqlite_path_problem
 
 # A journal file: concurrent workers on one machine append to it without the
 # lock contention of SQLite, and it is several times faster per write.
@@ -42,9 +45,15 @@ def is_journal(url):
 def check_url(url):
     """``url`` if it names a storage we can open; a StorageError, writing nothing, if not."""
     if is_journal(url):
-        folder = Path(url.removeprefix(JOURNAL_PREFIX)).parent
+        path = url.removeprefix(JOURNAL_PREFIX)
+        if not path.strip():
+            raise StorageError(f"storage {describe(url)}: no journal file given (journal:path/to/file.journal)")
+        folder = Path(path).parent
         if not folder.exists():
             raise StorageError(f"storage {describe(url)}: folder {folder} does not exist")
+        problem = journal.problem(Path(path))
+        if problem:
+            raise StorageError(f"storage {describe(url)}: {problem}")
         return url
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in RDB_SCHEMES:
@@ -55,9 +64,9 @@ def check_url(url):
     except Exception as error:
         raise StorageError(f"storage {describe(url)}: not a valid URL ({_reason(error)})") from None
     if scheme == "sqlite":
-        folder = Path(database or ":memory:").parent
-        if database not in (None, "", ":memory:") and not folder.is_dir():
-            raise StorageError(f"storage {describe(url)}: folder {folder} does not exist")
+        problem = database not in (None, "", ":memory:") and sqlite_path_problem(database, "optuna")
+        if problem:
+            raise StorageError(f"storage {describe(url)}: {problem}")
         return url
     try:  # a server that does not answer is found now, before MLflow or Optuna write anything
         engine = sqlalchemy.create_engine(url)
@@ -116,8 +125,11 @@ def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed
     grace_period = grace_period or int(os.environ.get("SEARCH_GRACE_PERIOD", 20))
     if is_journal(url):
         # Absolute: the backend reopens its file by this path at every write.
-        journal = QueuedJournalStorage if queue_only else JournalStorage
-        return journal(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)).absolute())))
+        path = Path(url.removeprefix(JOURNAL_PREFIX)).absolute()
+        lock = JournalFileSymlinkLock(str(path))  # the lock Optuna's writers take
+        journal.drop_torn_tail(path, lock)
+        kind = QueuedJournalStorage if queue_only else JournalStorage
+        return kind(JournalFileBackend(str(path), lock_obj=lock))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
         retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
@@ -131,8 +143,12 @@ def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             rdb = QueuedRDBStorage if queue_only else RDBStorage
-            return rdb(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                       heartbeat_stale_trial_callback=failed)
+            database = make_url(url).database if url.startswith("sqlite") else None
+            # Optuna's schema creation races too: one creator at a time per folder.
+            with folder_lock(Path(database).absolute().parent) if database not in (None, "", ":memory:") \
+                    else nullcontext():
+                return rdb(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                           heartbeat_stale_trial_callback=failed)
     except Exception as error:
         raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
 

@@ -9,13 +9,16 @@ against about 470 ms for a ``log_metrics`` call per epoch).
 
 import os
 import time
+from pathlib import Path
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+from sqlalchemy.engine import make_url
 
 from .secrets import mask as mask_password
 from .secrets import reason as masked_reason
+from .storefiles import folder_lock, sqlite_path_problem
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 RETRIES = 3
@@ -45,28 +48,55 @@ def resolve_uri(tracking_uri=None):
     return uri
 
 
-def connect(tracking_uri):
+def connect(tracking_uri, create=True):
     """A client for ``tracking_uri`` that has answered once.
+
+    A local SQLite database is looked at first (read-only), then created, or
+    its schema upgraded, under a lock on its folder, so that commands
+    started together do not race MLflow's schema migration; with
+    ``create=False`` a missing one is an error and nothing is written.
 
     Raises
     ------
     TrackingUnreachable
-        One line naming the (masked) URI, before any training starts.
+        One line naming the (masked) URI and the cause, before any training starts.
     """
     tracking_uri = resolve_uri(tracking_uri)
+    database = sqlite_file(tracking_uri)
+    if database is not None:
+        problem = sqlite_path_problem(database, "mlflow")
+        if problem is None and not create and not Path(database).exists():
+            problem = f"no MLflow database at {database} (run a study first, or give --tracking-uri)"
+        if problem:
+            raise TrackingUnreachable(f"MLflow tracking at {mask_password(tracking_uri)}: {problem}")
+        with folder_lock(Path(database).parent):
+            return _answering_client(tracking_uri, "cannot be opened")
     if tracking_uri.startswith(("http://", "https://")):
         # Fail in seconds rather than after MLflow's default minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         # MLflow prints "View run ... at http://user:pw@host/..." for every run it ends.
         os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+        return _answering_client(tracking_uri, "is not reachable")
+    return _answering_client(tracking_uri, "cannot be used")
+
+
+def _answering_client(tracking_uri, failure):
     try:
         client = MlflowClient(tracking_uri)
         client.search_experiments(max_results=1)
-    except Exception as error:  # MLflow raises many kinds here; all mean "unusable"
-        raise TrackingUnreachable(f"MLflow tracking at {mask_password(tracking_uri)} is not reachable: "
+    except Exception as error:  # MLflow raises many kinds here; the words say which kind of store
+        raise TrackingUnreachable(f"MLflow tracking at {mask_password(tracking_uri)} {failure}: "
                                   f"{masked_reason(error)}") from None
     return client
+
+
+def sqlite_file(uri):
+    """The file of an ``sqlite:///`` URI, or None (another scheme, or an in-memory database)."""
+    if not uri.startswith("sqlite:"):
+        return None
+    database = make_url(uri).database
+    return None if database in (None, "", ":memory:") else database
 
 
 def experiment_id(client, name):
