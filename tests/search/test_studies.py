@@ -9,6 +9,7 @@ data they load (read once).
 """
 
 import math
+import socket
 import warnings
 from pathlib import Path
 
@@ -29,6 +30,32 @@ from tests.search.test_data import write_cifar_folder
 
 # A quick form's few hundred rows are fewer than some studies' batch size: clipped, as meant.
 pytestmark = pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger than sample size")
+
+LOCAL = ("127.0.0.1", "::1", "localhost", None)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any reach for another machine (a name lookup or a connection) fails the test, even if caught."""
+    reached, lookup, connect = [], socket.getaddrinfo, socket.socket.connect
+
+    def local_lookup(host, *args, **kwargs):
+        if host not in LOCAL and not str(host).startswith("/"):
+            reached.append(host)
+            raise OSError(f"no network in tests: {host}")
+        return lookup(host, *args, **kwargs)
+
+    def local_connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOCAL:
+            reached.append(address)
+            raise OSError(f"no network in tests: {address}")
+        return connect(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_lookup)
+    monkeypatch.setattr(socket.socket, "connect", local_connect)
+    yield
+    assert not reached, f"the test reached for the network: {reached}"
+
 
 STUDIES = sorted((REPO / "studies").glob("*.yaml"))
 IDS = [path.stem for path in STUDIES]
