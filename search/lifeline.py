@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 CHECK_SECONDS = 1.0
 
@@ -22,10 +23,30 @@ def watch_parent(parent_pid):
     Ctrl-C reaches the whole process group: the helper leaves it to its parent
     (which stops it), instead of printing a traceback of its own.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # discards one that arrived while blocked (no_interrupt)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     def watch():
         while os.getppid() == parent_pid:
             time.sleep(CHECK_SECONDS)
         os._exit(1)
 
     threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
+@contextmanager
+def no_interrupt():
+    """SIGINT blocked in this thread meanwhile: a child started within inherits the block (across exec).
+
+    Ctrl-C reaches the whole process group; a helper still importing its
+    modules would die with a traceback before :func:`watch_parent` could
+    tell it to leave Ctrl-C to its parent. A Ctrl-C that arrives meanwhile
+    is delivered here when the block ends.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

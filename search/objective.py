@@ -213,7 +213,8 @@ class FigureWriter:
             context = multiprocessing.get_context("spawn")  # no forked BLAS or MLflow state
             self._executor = ProcessPoolExecutor(1, mp_context=context, initializer=lifeline.watch_parent,
                                                  initargs=(os.getpid(),))
-        self._pending.append(self._executor.submit(draw_and_log, tracking_uri, run_id, payload))
+        with lifeline.no_interrupt():  # the process starts here: Ctrl-C must not reach it mid-start
+            self._pending.append(self._executor.submit(draw_and_log, tracking_uri, run_id, payload))
 
     def wait(self):
         for job in self._pending:

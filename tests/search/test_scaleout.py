@@ -36,7 +36,7 @@ SPECIAL_PASSWORD = "s3#cr/et?"  # SQLAlchemy reads all of it as the password; ur
 HOLD = Path(__file__).parent / "hold"  # sitecustomize: holds one trial in training for a signal
 
 
-def start(folder, study_path, storage, *options, env=None, hold=False):
+def start(folder, study_path, storage, *options, env=None, hold=False, session=False):
     """``run`` in a process; with ``hold``, one trial waits in training for the test's signal (see :func:`held`)."""
     command = [sys.executable, "-m", "search", "run", str(study_path), "--storage", storage,
                "--tracking-uri", f"sqlite:///{folder}/mlflow.db", *options]
@@ -46,7 +46,7 @@ def start(folder, study_path, storage, *options, env=None, hold=False):
         environment.update(PYTHONPATH=f"{HOLD}{os.pathsep}{REPO}", SEARCH_TEST_HOLD=str(folder))
     environment.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.Popen(command, cwd=folder, env=environment, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=session)
 
 
 def write(folder, name, **keys):
@@ -194,6 +194,41 @@ def test_a_killed_process_leaves_no_figure_process_or_resource_tracker_behind(tm
     while not all(gone(pid) for pid in below) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert all(gone(pid) for pid in below), [Path(f"/proc/{p}/cmdline").read_bytes() for p in below if not gone(p)]
+
+
+@pytest.mark.parametrize("where, says", [
+    ("trial", "interrupted: trial 1 was recorded as failed and queued again; run the same command to resume"),
+    ("refit", "interrupted: every trial was recorded; the summary or the refit was stopped and nothing was "
+              "registered; run the same command to resume"),
+])
+def test_ctrl_c_prints_one_true_line(tmp_path, where, says):
+    storage = f"journal:{tmp_path}/optuna.journal"
+    path = write(tmp_path, "ctrlc", **{**FAST, "artifacts": {}, "register": True}, n_trials=2)
+    env = {"SEARCH_TEST_HOLD_AFTER": "1"} if where == "trial" else {"SEARCH_TEST_HOLD_REFIT": "1"}
+    process = start(tmp_path, path, storage, hold=True, env=env, session=True)
+    held(tmp_path, process)  # trial 1 trains (trial 0's figures are being drawn), or the refit runs
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole process group
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 130
+    assert [line for line in err.splitlines() if "interrupt" in line.lower()] == [says], err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    client, runs = runs_of(tmp_path, "ctrlc")
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert [r.info.status for r in parents] == ["KILLED"]
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+
+
+def test_a_diverging_trial_is_one_line_not_a_traceback(tmp_path):
+    path = write(tmp_path, "diverge", space={"slope": {"choices": [0.5, 5.0]}}, n_trials=2, sampler="grid",
+                 estimator={"solver": "sgd", "learning_rate_init": 0.05, "batch_size": 32,
+                            "hidden_layer_sizes": [32, 32], "activation": "leaky_relu"}, register=False,
+                 artifacts={"trial_plots": False})  # as test_service's diverging study
+    process = start(tmp_path, path, f"journal:{tmp_path}/optuna.journal")
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    assert "Traceback" not in err and "failed with" not in err, err
+    failed = [line for line in out.splitlines() if " FAIL " in line]
+    assert len(failed) == 1 and "diverged" in failed[0], out
 
 
 def test_a_crashed_study_resumes_with_the_same_command(tmp_path):
