@@ -64,3 +64,18 @@ def test_a_refused_write_is_retried_then_raised_as_a_tracking_error(write, messa
         write(client)
     assert str(raised.value) == message
     assert client.calls == tracking.RETRIES
+
+
+@pytest.mark.parametrize("uri, words", [
+    ("file:./mlruns", "cannot be used"),  # MLflow's deprecated file store
+    ("sqlite:///{tmp}/folder.db", "is a folder, not a database file"),
+    ("sqlite:///{tmp}/text.db", "is not an SQLite database"),
+])
+def test_a_store_that_cannot_be_used_is_not_called_unreachable(uri, words, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    (tmp_path / "folder.db").mkdir()
+    (tmp_path / "text.db").write_text("plain text, no database here " * 10)
+    with pytest.raises(tracking.TrackingUnreachable) as error:
+        tracking.connect(uri.format(tmp=tmp_path))
+    assert words in str(error.value) and "not reachable" not in str(error.value)
