@@ -285,8 +285,11 @@ def _alive_here(worker):
 
 def fail_and_retry(study, client, trial, reason):
     """End a dead trial as FAIL (its MLflow run too, with the reason) and queue it again."""
-    study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)  # while it may take one
-    study.tell(trial.number, state=TrialState.FAIL)
+    try:  # while it is RUNNING and may take one
+        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        study.tell(trial.number, state=TrialState.FAIL)
+    except (ValueError, RuntimeError):  # it ended meanwhile (UpdateFinishedTrialError is a RuntimeError)
+        return
     run_id = trial.user_attrs.get("mlflow_run_id")
     if run_id:
         tracking.fail_run(client, run_id, reason)

@@ -324,7 +324,7 @@ def start_mlflow_server(folder, port):
 
 def test_a_tracking_server_lost_mid_study_fails_the_trial_with_its_reason(tmp_path):
     port, storage = free_port(), f"journal:{tmp_path}/optuna.journal"
-    secret = "pw/" + uuid.uuid4().hex[:8]  # the server takes no password: it must only never be shown
+    secret = "pw-" + uuid.uuid4().hex[:8]  # the server takes no password: it must only never be shown
     uri = f"http://search:{secret}@127.0.0.1:{port}"
     # Long enough that the kill lands while the first trial trains, not between two trials.
     path = write(tmp_path, "lost", **{**SLOW, "epochs": 30}, n_trials=3)
