@@ -444,13 +444,8 @@ def _read_cifar_batch(path, image_shape):
 def _fetch_openml(source, looked):
     """MNIST-style arrays from scikit-learn's OpenML cache, or None after noting why not."""
     data_home = _openml_data_home()
-    listing = Path(data_home, "openml", "openml.org", "api", "v1", "json", "data", "list", "data_name",
-                   source.openml_name, "limit", "2", "data_version", "1.gz")  # what fetch_openml reads first
-    if not listing.is_file():  # never fetched here: asking would go to the network, which we never need
-        looked.append(f"OpenML cache in {data_home} (no {source.openml_name!r} there)")
-        return None
     try:
-        # Cached: this reads the cache; do not retry or wait.
+        # Without network this only succeeds from cache; do not retry or wait.
         bunch = sk_datasets.fetch_openml(source.openml_name, version=1, as_frame=False,
                                          data_home=data_home, n_retries=1, delay=0.1)
         X, y = np.asarray(bunch.data), np.asarray(bunch.target)
