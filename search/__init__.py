@@ -1,1 +1,6 @@
 """Optuna search over the estimator, every trial tracked in MLflow."""
+
+import os
+
+# No network beyond the package index: MLflow's usage telemetry stays off (set before MLflow is imported).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -6,12 +6,13 @@ with code 2 before anything is written to Optuna or MLflow.
 
 import argparse
 import logging
+import math
 import os
 import sys
 
 import optuna
 
-from . import report
+from . import progress, report, secrets
 from .data import DataError
 from .storage import StorageError
 from .studyfile import StudyFileError, load_study
@@ -42,8 +43,8 @@ def limit(kind):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must be positive (or 0 for no limit), got {text}")
+        if not math.isfinite(value) or value < 0:
+            raise argparse.ArgumentTypeError(f"must be a positive number (or 0 for no limit), got {text}")
         return value or None
     return parse
 
@@ -55,8 +56,9 @@ def parser():
     run = commands.add_parser("run", help="create or resume a study and run it")
     run.add_argument("study", help="the study file (YAML)")
     run.add_argument("--n-trials", type=limit(int), help="run at most this many trials now "
-                     "(default: the rest of the study file's budget)")
-    run.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds")
+                     "(default, or 0: the rest of the study file's budget)")
+    run.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds "
+                     "(default, or 0: no limit)")
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine")
     run.add_argument("--quick", action="store_true", help="run the study's quick form, <name>_quick: "
                      "a few hundred rows, 2 epochs, at most 2 trials (a check that the file works)")
@@ -64,8 +66,10 @@ def parser():
 
     worker = commands.add_parser("worker", help="join an existing study, from any machine")
     worker.add_argument("--study", required=True, help="the study's name")
-    worker.add_argument("--n-trials", type=limit(int), help="run at most this many trials")
-    worker.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds")
+    worker.add_argument("--n-trials", type=limit(int), help="run at most this many trials (default, or 0: "
+                        "as long as the study has trials queued)")
+    worker.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds "
+                        "(default, or 0: no limit)")
     worker.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     add_servers(worker)
 
@@ -85,8 +89,12 @@ def add_servers(command):
 
 
 def main(argv=None):
+    secrets.install()  # before anything can print a URL: ours, MLflow's, Optuna's, tracebacks
     args = parser().parse_args(argv)
+    for url in (args.storage, args.tracking_uri):
+        secrets.remember(url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead
+    progress.one_line_per_failed_trial()
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # We log with cloudpickle on purpose (skops refuses custom classes); its caution is not news.
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
@@ -106,11 +114,11 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     except TrackingError as error:
-        print(f"error: {error}; the trial was recorded as failed; run the same command to resume",
+        print(f"error: {error}; the running trial was recorded as failed; run the same command to resume",
               file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: the running trial was recorded as failed; run the same command to resume",
-              file=sys.stderr)
+    except KeyboardInterrupt as error:
+        what = getattr(error, "what", "no trial was running")
+        print(f"interrupted: {what}; run the same command to resume", file=sys.stderr)
         return 130
     return 0

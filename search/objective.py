@@ -1,6 +1,7 @@
 """The Optuna objective: train the estimator for one trial and track it in MLflow."""
 
 import multiprocessing
+import os
 import tempfile
 import time
 import warnings
@@ -14,7 +15,8 @@ from threadpoolctl import ThreadpoolController
 
 from estimators import DivergenceError, MLPClassifier
 
-from . import plots, tracking
+from . import lifeline, plots, tracking
+from .secrets import mask
 from .space import estimator_params
 
 class PruningReporter:
@@ -64,7 +66,7 @@ class Objective:
             return self._run(trial)
         except tracking.TrackingError as error:
             # MLflow went away: Optuna keeps why, and the trial's run is closed when the study resumes.
-            trial.set_user_attr("fail_reason", str(error))
+            trial.set_user_attr("fail_reason", mask(str(error)))
             raise
 
     def _run(self, trial):
@@ -99,12 +101,12 @@ class Objective:
             self.finish(run_id, histories + [self._partial(models)], "PRUNED", "KILLED", str(pruned))
             raise
         except DivergenceError as error:
-            trial.set_user_attr("fail_reason", str(error))
+            trial.set_user_attr("fail_reason", mask(str(error)))
             self.finish(run_id, histories + [list(error.history)], "FAIL", "FAILED", str(error))
             raise
         except BaseException as error:
             # Ctrl-C, SIGTERM, a bug: the run must not stay RUNNING.
-            reason = f"{type(error).__name__}: {error}"
+            reason = mask(f"{type(error).__name__}: {error}")
             trial.set_user_attr("fail_reason", reason)
             self.finish(run_id, histories, "FAIL",
                         "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED", reason)
@@ -212,8 +214,10 @@ class FigureWriter:
     def submit(self, tracking_uri, run_id, payload):
         if self._executor is None:
             context = multiprocessing.get_context("spawn")  # no forked BLAS or MLflow state
-            self._executor = ProcessPoolExecutor(1, mp_context=context)
-        self._pending.append(self._executor.submit(draw_and_log, tracking_uri, run_id, payload))
+            self._executor = ProcessPoolExecutor(1, mp_context=context, initializer=lifeline.watch_parent,
+                                                 initargs=(os.getpid(),))
+        with lifeline.no_interrupt():  # the process starts here: Ctrl-C must not reach it mid-start
+            self._pending.append(self._executor.submit(draw_and_log, tracking_uri, run_id, payload))
 
     def wait(self):
         for job in self._pending:

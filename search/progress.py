@@ -1,7 +1,9 @@
 """Progress output: a bar on a terminal, one line per finished trial otherwise."""
 
+import logging
 import sys
 
+import optuna
 from tqdm import tqdm
 
 from .space import label
@@ -32,3 +34,18 @@ class Progress:
 def _short(value):
     value = label(value)
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class _NoFailedTrialWarnings(logging.Filter):
+    """Drops Optuna's 'Trial N failed ...' warnings and their tracebacks: :class:`Progress` says it in one line."""
+
+    def filter(self, record):
+        return not (record.name.startswith("optuna") and record.getMessage().startswith("Trial ")
+                    and " failed" in record.getMessage())
+
+
+def one_line_per_failed_trial():
+    """Keep Optuna from printing a failed trial's traceback (a diverging trial, Ctrl-C); idempotent."""
+    for handler in optuna.logging.get_logger("optuna").handlers:
+        if not any(isinstance(f, _NoFailedTrialWarnings) for f in handler.filters):
+            handler.addFilter(_NoFailedTrialWarnings())

@@ -642,7 +642,7 @@ def report(study_name_or_file, storage=None, tracking_uri=None, out_dir=None):
     """
     name, spec = resolve_study(study_name_or_file)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    client = tracking.connect(tracking_uri)
+    client = tracking.connect(tracking_uri, create=False)  # a report never creates a database
     parents = find_parents(client, name)
     names = searched_names(parents, spec)
     trials = find_trials(client, parents, names)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-import optuna
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
@@ -18,7 +17,7 @@ from sklearn.metrics import log_loss
 
 from estimators import DivergenceError, MLPClassifier, propagate_interrupts
 
-from . import plots, registry, tracking
+from . import budget, plots, registry, tracking
 from .preprocessing import describe as describe_preprocessing
 from .preprocessing import with_estimator
 from .space import Range, estimator_params, label
@@ -30,7 +29,7 @@ def stage_table(study, spec):
     """Per stage: its trials, the ranges they searched, and how spread their values were."""
     rows = []
     for index, stage in enumerate(spec.stages):
-        trials = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("stage") == index + 1]
+        trials = [t for t in budget.used(study.get_trials(deepcopy=False)) if t.user_attrs.get("stage") == index + 1]
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         spread = {}
         for name, dim in spec.space:
@@ -52,7 +51,7 @@ def stage_table(study, spec):
 
 
 def summary_text(study, spec, stages):
-    lines = [f"study {spec.name}: {len(study.trials)} trials"]
+    lines = [f"study {spec.name}: {len(budget.used(study.get_trials(deepcopy=False)))} trials"]
     for row in stages:
         ranges = ", ".join(f"{k} {v}" for k, v in row["ranges"].items())
         best = "-" if row["best_value"] is None else f"{row['best_value']:.4f}"

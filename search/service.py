@@ -18,15 +18,17 @@ from optuna.trial import TrialState
 
 from estimators import DivergenceError, propagate_interrupts
 
-from . import tracking
+from . import budget, tracking
 from .data import load_dataset
 from .objective import FIGURES, Objective
 from .progress import Progress
-from .storage import (StorageError, beside_tracking, check_url, describe, exists,
-                      open_storage, retried_number, retried_numbers, retry_trial)
+from .budget import retried_number, retried_numbers
+from .storage import (StorageError, beside_tracking, check_url, describe, exists, open_storage,
+                      retry_trial)
 from .studyfile import load_study
 
 STUDY_FILE_ATTR = "study_file"
+HEARTBEAT_STOPPED = "its worker stopped sending heartbeats"
 
 
 class StagePlan:
@@ -49,16 +51,17 @@ class StagePlan:
     def stage_at(self, position):
         return min(int(np.searchsorted(self.bounds, position, side="right")), len(self.bounds) - 1)
 
-    def stage_and_space(self, trial):
-        study = trial.study
-        trials = study.get_trials(deepcopy=False)
-        original = retried_number(trials[trial.number])
+    def stage_of(self, trials, number):
+        original = retried_number(trials[number])
         if original is not None:
-            index = max(0, trials[original].user_attrs.get("stage", 1) - 1)  # stages are numbered from 1
-        else:
-            retried = retried_numbers(trials)
-            index = self.stage_at(sum(1 for t in trials if t.number < trial.number and t.number not in retried))
-        return index, self.space(study, index, trials)
+            return max(0, trials[original].user_attrs.get("stage", 1) - 1)  # stages are numbered from 1
+        retried = retried_numbers(trials)
+        return self.stage_at(sum(1 for t in trials if t.number < number and t.number not in retried))
+
+    def stage_and_space(self, trial):
+        trials = trial.study.get_trials(deepcopy=False)
+        index = self.stage_of(trials, trial.number)
+        return index, self.space(trial.study, index, trials)
 
     def space(self, study, index, trials):
         if index == 0 or not any(t.state == TrialState.COMPLETE for t in trials):
@@ -66,16 +69,11 @@ class StagePlan:
         stage = self.spec.stages[index]
         return self.spec.space.narrowed(study.best_trial.params, stage.decades, stage.fraction)
 
-    def counted(self, trials):
-        """Trials that use up budget: all but the failed ones that were queued again."""
-        retried = retried_numbers(trials)
-        return sum(1 for t in trials if t.number not in retried)
-
-    def exhausted(self, study):
-        return self.counted(study.get_trials(deepcopy=False)) >= self.total
-
     def next_stage(self, study):
-        return self.stage_at(self.counted(study.get_trials(deepcopy=False)))
+        """The stage of the next queued trial; None when nothing is queued."""
+        trials = study.get_trials(deepcopy=False)
+        queued = budget.waiting(trials)
+        return self.stage_of(trials, queued[0].number) if queued else None
 
 
 def make_sampler(spec, stage_index=0, worker_index=0, trials_before=0):
@@ -126,14 +124,13 @@ def _close_dead_trial_run(tracking_uri):
     def close(study, trial):
         run_id = trial.user_attrs.get("mlflow_run_id")
         if run_id:
-            tracking.fail_run(tracking.MlflowClient(tracking_uri), run_id,
-                              "its worker stopped sending heartbeats")
+            tracking.fail_run(tracking.MlflowClient(tracking_uri), run_id, HEARTBEAT_STOPPED)
     return close
 
 
 def open_study(spec, storage_url, tracking_uri, create=False):
     """The study named by ``spec`` on ``storage_url``; ``create`` makes it if missing."""
-    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri))
+    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri), queue_only=True)
     if create:
         return optuna.create_study(study_name=spec.name, storage=storage, direction=spec.direction,
                                    sampler=make_sampler(spec), pruner=make_pruner(spec),
@@ -143,7 +140,7 @@ def open_study(spec, storage_url, tracking_uri, create=False):
 
 
 def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0, progress=None):
-    """One worker's loop: trials of ``study`` until its budget, ``n_trials`` or ``timeout`` is spent.
+    """One worker's loop: the study's queued trials, until none is left, or ``n_trials`` or ``timeout`` is spent.
 
     Returns the number of trials this worker ran.
     """
@@ -154,11 +151,12 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
     deadline = None if timeout is None else time.monotonic() + timeout
     ran, samplers = 0, {}
     with sigterm_as_interrupt():
-        while not plan.exhausted(study):
-            if (n_trials is not None and ran >= n_trials) or (deadline and time.monotonic() > deadline):
+        while (n_trials is None or ran < n_trials) and not (deadline and time.monotonic() > deadline):
+            budget.fail_stale(study, HEARTBEAT_STOPPED)  # a dead trial is queued again, so found below
+            stage = plan.next_stage(study)
+            if stage is None:
                 break
             # One sampler per stage, kept: a new seeded sampler per trial would repeat its first point.
-            stage = plan.next_stage(study)
             if stage not in samplers:
                 samplers[stage] = make_sampler(spec, stage, worker_index,
                                                len(study.get_trials(deepcopy=False)))
@@ -166,9 +164,14 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
             try:
                 study.optimize(objective, n_trials=1, catch=(DivergenceError,),
                                callbacks=[progress.trial_finished])
-            except KeyboardInterrupt:
-                retry_interrupted(study, objective.trial_number)
-                raise
+            except budget.BudgetSpent:
+                break  # another worker took the last queued trial
+            except KeyboardInterrupt as error:
+                if isinstance(error, Interrupted):
+                    raise
+                number = retry_interrupted(study, objective.trial_number)
+                raise Interrupted(f"trial {number} was recorded as failed and queued again" if number is not None
+                                  else "no trial was running") from None
             ran += 1
     FIGURES.wait()
     return ran
@@ -195,12 +198,22 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
 
 
 def retry_interrupted(study, number):
-    """Queue again the trial this worker was running when Ctrl-C or SIGTERM stopped it."""
+    """Queue again the trial this worker was running when Ctrl-C or SIGTERM stopped it; its number, or None."""
     if number is None:
-        return
+        return None
     trials = study.get_trials(deepcopy=False)
     if trials[number].state == TrialState.FAIL and number not in retried_numbers(trials):
         retry_trial(study, trials[number])
+        return number
+    return None
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, with what it stopped: the one line the command prints."""
+
+    def __init__(self, what):
+        super().__init__(what)
+        self.what = what
 
 
 def worker_id(pid=None):
@@ -225,8 +238,8 @@ class sigterm_as_interrupt:
         signal.signal(signal.SIGTERM, self.previous)
 
 
-def start_workers(spec, storage_url, tracking_uri, workers, n_trials, timeout):
-    """``workers`` processes of ``python -m search worker``, each with its share of the trials and cores.
+def start_workers(spec, storage_url, tracking_uri, workers, timeout):
+    """``workers`` processes of ``python -m search worker``, sharing the queued trials, each with its share of the cores.
 
     The storage URL travels in the environment, not on the command line,
     where any user of the machine could read its password.
@@ -239,7 +252,7 @@ def start_workers(spec, storage_url, tracking_uri, workers, n_trials, timeout):
     processes = []
     for index in range(workers):
         command = [sys.executable, "-m", "search", "worker", "--study", spec.name,
-                   "--worker-index", str(index), "--n-trials", str(-(-n_trials // workers))]
+                   "--worker-index", str(index)]
         if timeout is not None:
             command += ["--timeout", str(timeout)]
         processes.append(subprocess.Popen(command, env=env))
@@ -252,6 +265,7 @@ def recover_dead_trials(study, client):
     After a crash of the whole study (or a worker killed where no heartbeat
     watches, as with a journal file), the same command continues from there.
     """
+    budget.fail_stale(study, HEARTBEAT_STOPPED)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker", "")
         if worker and not _alive_here(worker):
@@ -276,7 +290,11 @@ def _alive_here(worker):
 
 def fail_and_retry(study, client, trial, reason):
     """End a dead trial as FAIL (its MLflow run too, with the reason) and queue it again."""
-    study.tell(trial.number, state=TrialState.FAIL)
+    try:  # while it is RUNNING and may take one
+        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        study.tell(trial.number, state=TrialState.FAIL)
+    except (ValueError, RuntimeError):  # it ended meanwhile (UpdateFinishedTrialError is a RuntimeError)
+        return
     run_id = trial.user_attrs.get("mlflow_run_id")
     if run_id:
         tracking.fail_run(client, run_id, reason)
@@ -293,7 +311,7 @@ def wait_for_workers(processes, study, client):
             process.send_signal(signal.SIGTERM)
         for process in processes:
             process.wait()
-        raise
+        raise Interrupted("the workers' running trials were recorded as failed and queued again") from None
     for process in processes:
         if process.returncode != 0:
             for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -317,8 +335,6 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     """
     import mlflow
 
-    from .results import log_summary, refit_and_register, summary_text
-
     tracking_uri = tracking.resolve_uri(tracking_uri)
     # '' is what MLproject passes when no storage is given
     storage_url = storage_url or os.environ.get("OPTUNA_STORAGE") or beside_tracking(tracking_uri)
@@ -327,6 +343,11 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
               "param of the run; give it in PGPASSWORD instead", file=sys.stderr)
     data = load_data(spec)
     check_url(storage_url)
+    tracking_file = tracking.sqlite_file(tracking_uri)
+    if tracking_file and tracking.sqlite_file(storage_url) and \
+            os.path.abspath(tracking.sqlite_file(storage_url)) == os.path.abspath(tracking_file):
+        raise StorageError(f"storage {describe(storage_url)}: is the MLflow tracking database; "
+                           "give Optuna a file of its own (sqlite:///optuna.db)")
     client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
@@ -341,7 +362,8 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
             study.set_user_attr(key, value)
         tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
         print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
-              f"{len(study.trials)} trials so far of {StagePlan(spec).total}", flush=True)
+              f"{len(budget.used(study.get_trials(deepcopy=False)))} trials so far of {StagePlan(spec).total}",
+              flush=True)
         with sigterm_as_interrupt():
             recover_dead_trials(study, client)
             run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout)
@@ -349,6 +371,20 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
         tracking.close_orphan_runs(client, experiment, parent)
         tracking.end_run(client, parent, "KILLED")
         raise
+    try:
+        result = finish(client, experiment, parent, study, spec, data)
+    except KeyboardInterrupt:
+        tracking.end_run(client, parent, "KILLED")
+        raise Interrupted("every trial was recorded; the summary or the refit was stopped and nothing was "
+                          "registered") from None
+    print(f"MLflow UI (mlflow ui): {tracking.ui_link(tracking_uri, experiment)}", flush=True)
+    return result
+
+
+def finish(client, experiment, parent, study, spec, data):
+    """After the trials: the summary on the parent run, then the refit and registration of the best."""
+    from .results import log_summary, refit_and_register, summary_text
+
     FIGURES.wait()
     tracking.close_orphan_runs(client, experiment, parent, running_of(study))
     stages = log_summary(client, parent, study, spec)
@@ -360,27 +396,21 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
         result.update(model=champion.model, scores=champion.scores, model_uri=champion.model_uri,
                       champion=champion)
     tracking.end_run(client, parent, "FINISHED")
-    print(f"MLflow UI (mlflow ui): {tracking.ui_link(tracking_uri, experiment)}", flush=True)
     return result
 
 
 def run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout):
-    """In this process, or in ``workers`` processes; then whatever they left queued (a retry)."""
+    """Queue this invocation's trials, run them here or in ``workers`` processes; then what a dead worker left."""
+    budget.fill(study, StagePlan(spec).total, n_trials)
     if workers == 1:
         work(spec, study, client, data, n_trials, timeout)
         return
-    plan = StagePlan(spec)
-    before = plan.counted(study.get_trials(deepcopy=False))
-    share = plan.total - before if n_trials is None else min(n_trials, plan.total - before)
-    if share <= 0:
-        return
-    wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, share, timeout), study, client)
-    # A worker that died left its share undone and its trial queued again: finish both here.
-    trials = study.get_trials(deepcopy=False)
-    waiting = sum(t.state == TrialState.WAITING for t in trials)
-    left = share - (plan.counted(trials) - before) + waiting
-    if left > 0:
-        work(spec, study, client, data, left, timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, timeout), study, client)
+    # A worker that died had its trial queued again (wait_for_workers): it runs here, in the time left.
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is None or left > 0:
+        work(spec, study, client, data, None, left)
 
 
 def running_of(study):

@@ -7,15 +7,19 @@ no heartbeat, and the ``run`` command retries the trials of workers it saw die.
 
 import os
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import optuna
 import sqlalchemy
 from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from sqlalchemy.engine import make_url
 
-from .tracking import mask_password
+from . import journal
+from .budget import QueueOnly
+from .secrets import mask, reason as _reason
+from .storefiles import folder_lock, sqlite_path_problem
 
 # A journal file: concurrent workers on one machine append to it without the
 # lock contention of SQLite, and it is several times faster per write.
@@ -31,10 +35,7 @@ class StorageError(ValueError):
 
 def describe(url):
     """The URL as it may be shown: never with its password."""
-    try:
-        return mask_password(url or DEFAULT_STORAGE)
-    except ValueError:  # unparseable (e.g. an unclosed '['): show no part that may hold a password
-        return url.split("://", 1)[0] + "://..."
+    return mask(url or DEFAULT_STORAGE)
 
 
 def is_journal(url):
@@ -44,9 +45,15 @@ def is_journal(url):
 def check_url(url):
     """``url`` if it names a storage we can open; a StorageError, writing nothing, if not."""
     if is_journal(url):
-        folder = Path(url.removeprefix(JOURNAL_PREFIX)).parent
+        path = url.removeprefix(JOURNAL_PREFIX)
+        if not path.strip():
+            raise StorageError(f"storage {describe(url)}: no journal file given (journal:path/to/file.journal)")
+        folder = Path(path).parent
         if not folder.exists():
             raise StorageError(f"storage {describe(url)}: folder {folder} does not exist")
+        problem = journal.problem(Path(path))
+        if problem:
+            raise StorageError(f"storage {describe(url)}: {problem}")
         return url
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in RDB_SCHEMES:
@@ -57,9 +64,9 @@ def check_url(url):
     except Exception as error:
         raise StorageError(f"storage {describe(url)}: not a valid URL ({_reason(error)})") from None
     if scheme == "sqlite":
-        folder = Path(database or ":memory:").parent
-        if database not in (None, "", ":memory:") and not folder.is_dir():
-            raise StorageError(f"storage {describe(url)}: folder {folder} does not exist")
+        problem = database not in (None, "", ":memory:") and sqlite_path_problem(database, "optuna")
+        if problem:
+            raise StorageError(f"storage {describe(url)}: {problem}")
         return url
     try:  # a server that does not answer is found now, before MLflow or Optuna write anything
         engine = sqlalchemy.create_engine(url)
@@ -71,11 +78,6 @@ def check_url(url):
     except Exception as error:
         raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
     return url
-
-
-def _reason(error):
-    """An exception as one line without a password."""
-    return mask_password(str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
 
 
 def beside_tracking(tracking_uri):
@@ -102,7 +104,16 @@ def exists(url):
     return True
 
 
-def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None):
+class QueuedJournalStorage(QueueOnly, JournalStorage):
+    """A journal storage whose workers only take queued trials (see :mod:`search.budget`)."""
+
+
+class QueuedRDBStorage(QueueOnly, RDBStorage):
+    """An RDB storage whose workers only take queued trials (see :mod:`search.budget`)."""
+
+
+def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None,
+                 queue_only=False):
     """An Optuna storage for ``url``.
 
     Parameters
@@ -118,13 +129,20 @@ def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed
     on_failed_trial : callable, default=None
         Called as ``on_failed_trial(study, trial)`` for a trial found dead,
         before it is retried.
+    queue_only : bool, default=False
+        Trials come only from the queue: ``ask`` with nothing queued raises
+        :class:`search.budget.BudgetSpent` rather than create a trial.
     """
     url = check_url(url or DEFAULT_STORAGE)
     heartbeat_interval = heartbeat_interval or int(os.environ.get("SEARCH_HEARTBEAT_INTERVAL", 5))
     grace_period = grace_period or int(os.environ.get("SEARCH_GRACE_PERIOD", 20))
     if is_journal(url):
         # Absolute: the backend reopens its file by this path at every write.
-        return JournalStorage(JournalFileBackend(str(Path(url.removeprefix(JOURNAL_PREFIX)).absolute())))
+        path = Path(url.removeprefix(JOURNAL_PREFIX)).absolute()
+        lock = JournalFileSymlinkLock(str(path))  # the lock Optuna's writers take
+        journal.drop_torn_tail(path, lock)
+        kind = QueuedJournalStorage if queue_only else JournalStorage
+        return kind(JournalFileBackend(str(path), lock_obj=lock))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
         retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
@@ -137,11 +155,15 @@ def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                              heartbeat_stale_trial_callback=failed)
+            rdb = QueuedRDBStorage if queue_only else RDBStorage
+            database = make_url(url).database if url.startswith("sqlite") else None
+            # Optuna's schema creation races too: one creator at a time per folder.
+            with folder_lock(Path(database).absolute().parent) if database not in (None, "", ":memory:") \
+                    else nullcontext():
+                return rdb(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                           heartbeat_stale_trial_callback=failed)
     except Exception as error:
-        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise StorageError(f"storage {describe(url)} cannot be opened: {mask_password(reason)}") from None
+        raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
 
 
 def retry_trial(study, trial):
@@ -149,17 +171,3 @@ def retry_trial(study, trial):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, trial)
-
-
-def retried_number(trial):
-    """The number of the failed trial that ``trial`` (a FrozenTrial) retries, or None.
-
-    Read straight from the attribute ``RetryHeartbeatStaleTrialCallback`` writes,
-    without its experimental-API warning.
-    """
-    return trial.system_attrs.get("failed_trial")
-
-
-def retried_numbers(trials):
-    """Numbers of the failed trials that were queued again."""
-    return {retried_number(t) for t in trials} - {None}

@@ -5,7 +5,9 @@ the file and the key, so the command line can print it and exit with code 2
 before touching Optuna or MLflow.
 """
 
+import inspect
 import math
+import warnings
 from dataclasses import dataclass, field
 from numbers import Real
 from pathlib import Path
@@ -158,6 +160,9 @@ def load_study(path=None, overrides=None, text=None, quick=False):
         raw = yaml.safe_load(text)
     except OSError as error:
         raise StudyFileError(f"{path}: cannot read the study file ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise StudyFileError(f"{path}: not a UTF-8 text file (byte {error.start}: "
+                             f"{error.object[error.start:error.start + 1]!r})") from None
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
@@ -193,7 +198,7 @@ class _Checker:
         repeats = self.integer(raw.get("repeats", 1), "repeats", minimum=1)
         estimator = self.estimator(raw.get("estimator") or {})
         space = self.space(raw.get("space") or {}, estimator)
-        return StudySpec(
+        spec = StudySpec(
             name=name,
             path=self.path,
             dataset=self.dataset(raw.get("dataset")),
@@ -212,6 +217,34 @@ class _Checker:
             artifacts=self.mapping(raw.get("artifacts") or {}, "artifacts"),
             description=str(raw.get("description", "")),
         )
+        self.builds(spec)
+        return spec
+
+    def builds(self, spec):
+        """Build every stage's sampler and the pruner now: options they refuse fail here, not mid-study."""
+        from .service import make_pruner, make_sampler  # the service builds them the same way
+
+        for key, options, build in [("pruner", spec.pruner, lambda: make_pruner(spec))] + [
+                (f"stages[{i}].sampler" if stage.sampler else "sampler", spec.sampler,
+                 lambda i=i: make_sampler(spec, i)) for i, stage in enumerate(spec.stages)]:
+            if options.get("seed") is not None and not _is_int(options["seed"]):
+                self.fail(f"{key}.seed", f"must be an integer, got {options['seed']!r}")
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # experimental samplers: not the user's concern here
+                    built = build()
+            except (TypeError, ValueError) as error:
+                self.fail(key, " ".join(str(error).split()))
+            parameters = inspect.signature(type(built)).parameters
+            for option, value in options.items():
+                if option in parameters:
+                    self.option_type(f"{key}.{option}", value, parameters[option].default)
+
+    def option_type(self, key, value, default):
+        """Refuse an option whose default in the sampler's or pruner's signature is of another type."""
+        kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}.get(type(default))
+        if kinds and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            self.fail(key, f"must be {type(default).__name__}, got {value!r}")
 
     # ---------------------------------------------------------------- parts
 
@@ -292,6 +325,10 @@ class _Checker:
         if isinstance(raw.get("cyclic_bounds"), tuple):  # YAML 1.1 reads [1e-5, 1e-1] as strings
             raw["cyclic_bounds"] = tuple(self.number(b, "estimator.cyclic_bounds") if isinstance(b, str) else b
                                          for b in raw["cyclic_bounds"])
+        if "lambda" in raw and raw["lambda"] < 0:
+            self.fail("estimator.lambda", f"must be >= 0, got {raw['lambda']!r}")
+        if "hidden_layer_sizes" in raw:
+            self.layer_sizes(raw["hidden_layer_sizes"], "estimator.hidden_layer_sizes")
         fixed = {k: v for k, v in raw.items() if k != "lambda"}
         self.check_params(fixed, "estimator")
         raw.update(fixed)  # with numeric strings ('1e-3') as numbers
@@ -327,7 +364,32 @@ class _Checker:
                       "(or fix hidden_layer_sizes under estimator)")
         if "lambda" in params and "alpha" in params:
             self.fail("space.lambda", "search lambda or alpha, not both")
+        for key in DERIVED_PARAMS & set(params):
+            self.derived(key, params[key])
+        if isinstance(params.get("hidden_layer_sizes"), Categorical):
+            for choice in params["hidden_layer_sizes"].choices:
+                self.layer_sizes(choice, "space.hidden_layer_sizes.choices")
         return SearchSpace(params)
+
+    def derived(self, key, dim):
+        """lambda is a number >= 0; width and depth are integers >= 1: each bound or choice."""
+        where = f"space.{key}"
+        values = dim.choices if isinstance(dim, Categorical) else (dim.low, dim.high)
+        where += ".choices" if isinstance(dim, Categorical) else ""
+        for value in values:
+            if key == "lambda":
+                ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+                expected = "a number >= 0"
+            else:
+                ok = _is_int(value) and value >= 1
+                expected = "an integer >= 1"
+            if not ok:
+                self.fail(where, f"{key} must be {expected}, got {value!r}")
+
+    def layer_sizes(self, value, where):
+        sizes = value if isinstance(value, tuple) else (value,)
+        if not sizes or not all(_is_int(size) and size >= 1 for size in sizes):
+            self.fail(where, f"hidden_layer_sizes must be integers >= 1, got {value!r}")
 
     def dimension(self, key, spec):
         where = f"space.{key}"
@@ -432,7 +494,24 @@ class _Checker:
             return None
         spec = {} if raw is True else dict(self.mapping(raw, "register"))
         self.unknown_keys(spec, {"name", "alias"}, "register.")
-        return {"name": str(spec.get("name", study_name)), "alias": str(spec.get("alias", "champion"))}
+        register = {"name": str(spec.get("name", study_name)), "alias": str(spec.get("alias", "champion"))}
+        # MLflow's own rules, now: after the whole study has trained is too late to learn them.
+        from mlflow.utils.validation import (_validate_model_alias_name, _validate_model_alias_name_reserved,
+                                             _validate_model_name)
+
+        for key, check in (("name", _validate_model_name), ("alias", _validate_model_alias_name),
+                           ("alias", _validate_model_alias_name_reserved)):
+            try:
+                check(register[key])
+            except Exception as error:  # MlflowException
+                where = f"register.{key}" if key in spec or key == "alias" else "name"
+                self.fail(where, f"MLflow refuses {register[key]!r} as a registered-model {key}: "
+                                 f"{' '.join(str(error).split())}")
+        return register
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _looks_numeric(text):

@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
@@ -22,6 +21,11 @@ from mlflow.utils.mlflow_tags import (MLFLOW_EXPERIMENT_PRIMARY_METRIC_GREATER_I
                                       MLFLOW_PARENT_RUN_ID, MLFLOW_PROJECT_ENTRY_POINT,
                                       MLFLOW_RUN_NAME, MLFLOW_RUN_NOTE, MLFLOW_SOURCE_NAME,
                                       MLFLOW_SOURCE_TYPE)
+from sqlalchemy.engine import make_url
+
+from .secrets import mask as mask_password
+from .secrets import reason as masked_reason
+from .storefiles import folder_lock, sqlite_path_problem
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 RETRIES = 3
@@ -42,20 +46,6 @@ class TrackingUnreachable(TrackingError):
     """The tracking server does not answer at start: nothing has run yet."""
 
 
-def mask_password(uri):
-    """``uri`` with any password replaced by ``***``, for messages and logs."""
-    if not uri:
-        return uri
-    parts = urlsplit(str(uri))
-    if parts.password is None:
-        return str(uri)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else f"***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def resolve_uri(tracking_uri=None):
     """The tracking URI in use: the argument, else ``$MLFLOW_TRACKING_URI``, else ``./mlflow.db``.
 
@@ -72,27 +62,55 @@ def resolve_uri(tracking_uri=None):
     return uri
 
 
-def connect(tracking_uri):
+def connect(tracking_uri, create=True):
     """A client for ``tracking_uri`` that has answered once.
+
+    A local SQLite database is looked at first (read-only), then created, or
+    its schema upgraded, under a lock on its folder, so that commands
+    started together do not race MLflow's schema migration; with
+    ``create=False`` a missing one is an error and nothing is written.
 
     Raises
     ------
     TrackingUnreachable
-        One line naming the (masked) URI, before any training starts.
+        One line naming the (masked) URI and the cause, before any training starts.
     """
     tracking_uri = resolve_uri(tracking_uri)
+    database = sqlite_file(tracking_uri)
+    if database is not None:
+        problem = sqlite_path_problem(database, "mlflow")
+        if problem is None and not create and not Path(database).exists():
+            problem = f"no MLflow database at {database} (run a study first, or give --tracking-uri)"
+        if problem:
+            raise TrackingUnreachable(f"MLflow tracking at {mask_password(tracking_uri)}: {problem}")
+        with folder_lock(Path(database).parent):
+            return _answering_client(tracking_uri, "cannot be opened")
     if tracking_uri.startswith(("http://", "https://")):
         # Fail in seconds rather than after MLflow's default minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        # MLflow prints "View run ... at http://user:pw@host/..." for every run it ends.
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+        return _answering_client(tracking_uri, "is not reachable")
+    return _answering_client(tracking_uri, "cannot be used")
+
+
+def _answering_client(tracking_uri, failure):
     try:
         client = MlflowClient(tracking_uri)
         client.search_experiments(max_results=1)
-    except Exception as error:  # MLflow raises many kinds here; all mean "unusable"
-        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise TrackingUnreachable(f"MLflow tracking at {mask_password(tracking_uri)} is not reachable: "
-                            f"{mask_password(reason)}") from None
+    except Exception as error:  # MLflow raises many kinds here; the words say which kind of store
+        raise TrackingUnreachable(f"MLflow tracking at {mask_password(tracking_uri)} {failure}: "
+                                  f"{masked_reason(error)}") from None
     return client
+
+
+def sqlite_file(uri):
+    """The file of an ``sqlite:///`` URI, or None (another scheme, or an in-memory database)."""
+    if not uri.startswith("sqlite:"):
+        return None
+    database = make_url(uri).database
+    return None if database in (None, "", ":memory:") else database
 
 
 def experiment_id(client, name):
@@ -180,8 +198,9 @@ def start_parent_run(client, experiment, study_name, tags):
     """
     name = f"{study_name}-{time.strftime('%Y%m%d-%H%M%S')}"
     launcher = os.environ.get("MLFLOW_RUN_ID")
+    tags = {k: mask_password(str(v)) for k, v in tags.items()}
     if launcher and client.get_run(launcher).info.experiment_id == experiment:
-        client.log_batch(launcher, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        client.log_batch(launcher, tags=[RunTag(k, v) for k, v in tags.items()])
         client.update_run(launcher, name=name)
         return launcher
     if launcher:
@@ -206,7 +225,7 @@ def params_of(values):
     """MLflow params from a mapping: tuples as 'a-b-c', None as 'None'."""
     from .space import label
 
-    return [Param(str(k), str(label(v))) for k, v in values.items()]
+    return [Param(str(k), mask_password(str(label(v)))) for k, v in values.items()]
 
 
 def metrics_of(records, prefix=""):
@@ -262,13 +281,12 @@ def _with_retries(what, action):
             return action()
         except Exception as error:
             if attempt == RETRIES - 1:
-                raise TrackingError(f"could not {what}: "
-                                    f"{mask_password(str(error).splitlines()[0][:200])}") from None
+                raise TrackingError(f"could not {what}: {masked_reason(error)}") from None
             time.sleep(0.5 * 2**attempt)
 
 
 def tags_of(values):
-    return [RunTag(str(k), str(v)) for k, v in values.items()]
+    return [RunTag(str(k), mask_password(str(v))) for k, v in values.items()]
 
 
 def end_run(client, run_id, status):
@@ -282,7 +300,7 @@ def end_run(client, run_id, status):
 def fail_run(client, run_id, reason, status="FAILED"):
     """End a trial's run whose trial died, saying why; never raises."""
     try:
-        client.log_batch(run_id, tags=[RunTag("optuna.state", "FAIL"), RunTag("fail_reason", reason)])
+        client.log_batch(run_id, tags=tags_of({"optuna.state": "FAIL", "fail_reason": reason}))
     except Exception:
         pass
     end_run(client, run_id, status)

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Tests make no network call: MLflow's usage telemetry stays off (before any test module imports MLflow).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 REPO = Path(__file__).resolve().parents[1]
 MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 

@@ -1,5 +1,7 @@
 """Bad input of every kind: one line on stderr, exit code 2, and nothing written to Optuna or MLflow."""
 
+import sqlite3
+
 import numpy as np
 import pytest
 import yaml
@@ -61,7 +63,7 @@ NPZ_STUDY = study(dataset={"name": "npz", "path": "data.npz"})
 
 
 def case(id, expect, text=None, args=(), files=None, command=None, marks=()):
-    """One bad input: the study file ``text``, extra ``args``, data ``files`` (name -> text or writer)."""
+    """One bad input: the study file ``text`` (str or bytes), extra ``args``, ``files`` (name -> text or writer)."""
     return pytest.param(text if text is not None else study(), list(args), files or {}, command, expect,
                         id=id, marks=marks)
 
@@ -100,10 +102,10 @@ CASES = [
     case("npz_wrong_shape", "5 features but test rows have 6", text=NPZ_STUDY,
          files={"data.npz": lambda path: npz(path, n_test_features=6)}),
     # ---- command-line options
-    case("negative_n_trials", "argument --n-trials: must be positive", args=["--n-trials", "-1"]),
+    case("negative_n_trials", "argument --n-trials: must be a positive number", args=["--n-trials", "-1"]),
     case("n_trials_not_a_number", "argument --n-trials: must be a number", args=["--n-trials", "many"]),
     case("zero_workers", "argument --workers: must be a positive integer", args=["--workers", "0"]),
-    case("negative_timeout", "argument --timeout: must be positive", args=["--timeout", "-1"]),
+    case("negative_timeout", "argument --timeout: must be a positive number", args=["--timeout", "-1"]),
     case("storage_redis", "unknown scheme 'redis'", args=["--storage", "redis://x"]),
     case("storage_ftp", "unknown scheme 'ftp'", args=["--storage", "ftp://x"]),
     case("storage_sqlite_missing_folder", "does not exist", args=["--storage", "sqlite:///no/such/dir/o.db"]),
@@ -112,12 +114,72 @@ CASES = [
          args=["--storage", f"postgresql://nobody:secret@127.0.0.1:{free_port()}/db"]),
     case("tracking_unknown_scheme", "ftp://x", args=["--tracking-uri", "ftp://x"]),
     case("worker_unknown_study", "no study 'nobody'", command="worker"),
+    # ---- what got past the checks before (issue 14): each is found before anything is written
+    case("sampler_unknown_option", "study.yaml: sampler: ", text=study(sampler={"name": "tpe", "flavour": 1})),
+    case("sampler_option_wrong_type", "sampler.n_startup_trials: must be int",
+         text=study(sampler={"name": "tpe", "n_startup_trials": "ten"})),
+    case("sampler_seed_wrong_type", "sampler.seed: must be an integer", text=study(sampler={"name": "random",
+                                                                                            "seed": "x"})),
+    case("pruner_unknown_option", "study.yaml: pruner: ", text=study(pruner={"name": "median", "patience": 3})),
+    case("pruner_option_wrong_type", "pruner.n_warmup_steps: must be int",
+         text=study(pruner={"name": "median", "n_warmup_steps": 1.5})),
+    case("pruner_option_out_of_range", "study.yaml: pruner: ",
+         text=study(pruner={"name": "median", "n_startup_trials": -1})),
+    case("grid_over_continuous_range", "the grid sampler needs choices or an int range",
+         text=study(sampler="grid", space={"learning_rate_init": {"low": 0.01, "high": 0.1}})),
+    case("stage_grid_over_continuous_range", "stages[1].sampler: ",
+         text=study(n_trials=None, space={"learning_rate_init": {"low": 0.01, "high": 0.1}},
+                    stages=[{"n_trials": 1}, {"n_trials": 1, "sampler": "grid"}])),
+    case("negative_lambda_range", "space.lambda: lambda must be a number >= 0",
+         text=with_space(**{"lambda": {"low": -1.0, "high": 1.0}})),
+    case("negative_lambda_fixed", "estimator.lambda: must be >= 0",
+         text=study(estimator={"solver": "sgd", "hidden_layer_sizes": [8], "lambda": -0.1})),
+    case("lambda_choice_wrong_type", "space.lambda.choices: lambda must be a number >= 0",
+         text=with_space(**{"lambda": {"choices": [0.1, "much"]}})),
+    case("width_choice_zero", "space.width.choices: width must be an integer >= 1",
+         text=study(estimator={"solver": "sgd"}, space={"width": {"choices": [0, 8]}, "depth": {"low": 1, "high": 2}})),
+    case("depth_choice_wrong_type", "space.depth.choices: depth must be an integer >= 1",
+         text=study(estimator={"solver": "sgd"}, space={"width": {"low": 4, "high": 8},
+                                                        "depth": {"choices": ["two"]}})),
+    case("hidden_layer_sizes_zero", "estimator.hidden_layer_sizes: hidden_layer_sizes must be integers >= 1",
+         text=study(estimator={"solver": "sgd", "hidden_layer_sizes": [8, 0]})),
+    case("hidden_layer_sizes_choice_zero", "space.hidden_layer_sizes.choices: hidden_layer_sizes must be",
+         text=study(estimator={"solver": "sgd"}, space={"hidden_layer_sizes": {"choices": [[8], [0, 4]]}})),
+    case("registered_model_name_refused", "register.name: MLflow refuses 'a/b'",
+         text=study(register={"name": "a/b"})),
+    case("registered_model_alias_refused", "register.alias: MLflow refuses 'latest'",
+         text=study(register={"alias": "latest"})),
+    case("binary_study_file", "study.yaml: not a UTF-8 text file", text=b"\x89PNG\r\n\x1a\n\xff\x00\x00"),
+    case("journal_without_path", "no journal file given", args=["--storage", "journal:"]),
+    case("journal_is_garbage", "garbage.journal line 1 is not an Optuna journal record",
+         args=["--storage", "journal:garbage.journal"], files={"garbage.journal": "hello, world\n"}),
+    case("journal_is_binary", "binary.journal line 1 is not an Optuna journal record",
+         args=["--storage", "journal:binary.journal"],
+         files={"binary.journal": lambda path: path.write_bytes(b"\xff\xfe\x00\n")}),
+    case("journal_is_a_folder", "is a folder, not a journal file", args=["--storage", "journal:dir.journal"],
+         files={"dir.journal": lambda path: path.mkdir()}),
+    case("timeout_nan", "argument --timeout: must be a positive number", args=["--timeout", "nan"]),
+    case("timeout_inf", "argument --timeout: must be a positive number", args=["--timeout", "inf"]),
+    case("storage_is_the_mlflow_database", "is the MLflow tracking database",
+         args=["--storage", "sqlite:///mlflow.db"]),
+    case("tracking_file_not_sqlite", "t.db is not an SQLite database", args=["--tracking-uri", "sqlite:///t.db"],
+         files={"t.db": "not a database at all, but long enough to have a header" * 4}),
+    case("tracking_half_migrated", "was left half-migrated", args=["--tracking-uri", "sqlite:///half.db"],
+         files={"half.db": lambda path: sqlite_with(path, "_alembic_tmp_runs", "experiments")}),
+    case("report_unknown_study", "no MLflow database at", command="report"),
 ]
+
+
+def sqlite_with(path, *tables):
+    with sqlite3.connect(path) as db:
+        for table in tables:
+            db.execute(f"create table {table} (id integer)")
+    db.close()
 
 
 @pytest.mark.parametrize("text, args, files, command, expect", CASES)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(workdir, capsys, text, args, files, command, expect):
-    (workdir / "study.yaml").write_text(text)
+    (workdir / "study.yaml").write_bytes(text if isinstance(text, bytes) else text.encode())
     for name, content in files.items():
         (workdir / name).parent.mkdir(parents=True, exist_ok=True)
         content(workdir / name) if callable(content) else (workdir / name).write_text(content)
@@ -125,6 +187,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(workdir, capsys, text, 
     stores = ["--storage", f"sqlite:///{workdir}/optuna.db", "--tracking-uri", f"sqlite:///{workdir}/mlflow.db"]
     if command == "worker":
         argv = ["worker", "--study", "nobody", *stores, *args]
+    elif command == "report":
+        argv = ["report", "nobody", *stores, *args]
     else:
         argv = ["run", command or "study.yaml", *stores, *args]
 

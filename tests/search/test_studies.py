@@ -9,6 +9,7 @@ data they load (read once).
 """
 
 import math
+import socket
 import warnings
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 from optuna.trial import FixedTrial
+from sklearn import datasets as sk_datasets
 from sklearn.exceptions import ConvergenceWarning
 
 from estimators import MLPClassifier
@@ -29,6 +31,36 @@ from tests.search.test_data import write_cifar_folder
 
 # A quick form's few hundred rows are fewer than some studies' batch size: clipped, as meant.
 pytestmark = pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger than sample size")
+
+LOCAL = ("127.0.0.1", "::1", "localhost", None)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any reach for another machine (a name lookup or a connection) fails the test, even if caught."""
+    reached, lookup, connect = [], socket.getaddrinfo, socket.socket.connect
+
+    def local_lookup(host, *args, **kwargs):
+        if host not in LOCAL and not str(host).startswith("/"):
+            reached.append(host)
+            raise OSError(f"no network in tests: {host}")
+        return lookup(host, *args, **kwargs)
+
+    def local_connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOCAL:
+            reached.append(address)
+            raise OSError(f"no network in tests: {address}")
+        return connect(self, address)
+
+    def offline_fetch_openml(name, **kwargs):  # MNIST missing here: a stand-in is used, OpenML never asked
+        raise OSError(f"no network in tests: fetch_openml({name!r})")
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_lookup)
+    monkeypatch.setattr(socket.socket, "connect", local_connect)
+    monkeypatch.setattr(sk_datasets, "fetch_openml", offline_fetch_openml)
+    yield
+    assert not reached, f"the test reached for the network: {reached}"
+
 
 STUDIES = sorted((REPO / "studies").glob("*.yaml"))
 IDS = [path.stem for path in STUDIES]

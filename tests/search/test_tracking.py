@@ -90,3 +90,18 @@ def test_the_ui_link_opens_the_model_training_view_with_the_study_columns():
     assert ui_link("sqlite:///x/mlflow.db", "3") == (
         "http://127.0.0.1:5000/#/experiments/3/runs?workflowType=machine_learning&viewStateShareKey=study")
     assert ui_link("http://u:secret@host:5000/", "3").startswith("http://u:***@host:5000/#/experiments/3/runs?")
+
+
+@pytest.mark.parametrize("uri, words", [
+    ("file:./mlruns", "cannot be used"),  # MLflow's deprecated file store
+    ("sqlite:///{tmp}/folder.db", "is a folder, not a database file"),
+    ("sqlite:///{tmp}/text.db", "is not an SQLite database"),
+])
+def test_a_store_that_cannot_be_used_is_not_called_unreachable(uri, words, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    (tmp_path / "folder.db").mkdir()
+    (tmp_path / "text.db").write_text("plain text, no database here " * 10)
+    with pytest.raises(tracking.TrackingUnreachable) as error:
+        tracking.connect(uri.format(tmp=tmp_path))
+    assert words in str(error.value) and "not reachable" not in str(error.value)
