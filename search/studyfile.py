@@ -364,7 +364,7 @@ class _Checker:
                       "(or fix hidden_layer_sizes under estimator)")
         if "lambda" in params and "alpha" in params:
             self.fail("space.lambda", "search lambda or alpha, not both")
-        for key in DERIVED_PARAMS & set(params):
+        for key in {"lambda", "depth", "width"} & set(params):  # augment_<key>: check_augment_entry
             self.derived(key, params[key])
         if isinstance(params.get("hidden_layer_sizes"), Categorical):
             for choice in params["hidden_layer_sizes"].choices:
