@@ -26,9 +26,9 @@ import sklearn.datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
 from .preprocessing import SCALERS, make_preprocessing
+from .task import TASKS, fixed_task
 
 DATASETS = ("digits", "diabetes", "mnist", "fashion_mnist", "cifar10", "npz", "csv")
-TASK_NAMES = ("classification", "regression")  # search.task.TASKS; a regression has numeric targets
 SCALINGS = tuple(SCALERS)
 
 # The folder holding ``search/``; ``../shared/data`` is looked for next to it.
@@ -72,7 +72,7 @@ class Dataset:
         Flattened, scaled features; ``X_val`` has zero rows when no validation
         set was asked for.
     y_train, y_val, y_test : ndarray of shape (n_rows,)
-        Class labels, integers or strings.
+        Class labels, integers or strings; float64 targets for a regression.
     name : str
         The dataset's name, one of ``DATASETS``.
     image_shape : tuple of int or None
@@ -303,9 +303,9 @@ def _check_task(name, task):
 
     The bundled sets have one task each; a user's npz or csv may be either.
     """
-    if task not in TASK_NAMES:
-        raise DataError(f"unknown task {task!r}; use one of {', '.join(TASK_NAMES)}")
-    natural = "regression" if name == "diabetes" else None if name in ("npz", "csv") else "classification"
+    if task not in TASKS:
+        raise DataError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    natural = fixed_task(name)
     if natural not in (None, task):
         raise DataError(f"{name} is a {natural} dataset, not a {task} one; for a {task} give "
                         f"your own file as the npz or csv dataset")

@@ -18,7 +18,7 @@ from estimators.augment import AUGMENT_KEYS, check_augment
 
 from .data import DATASETS, SCALINGS
 from .space import AUGMENT_PREFIX, Categorical, Range, SearchSpace
-from .task import TASKS, default_task
+from .task import TASKS, default_task, fixed_task
 
 SAMPLERS = ("tpe", "random", "grid", "qmc")
 PRUNERS = ("median", "hyperband", "none")
@@ -270,8 +270,8 @@ class _Checker:
         name = default_task(dataset_name) if raw is None else raw
         if not isinstance(name, str) or name not in TASKS:
             self.fail("task", f"must be one of {', '.join(TASKS)}, got {name!r}")
-        natural = default_task(dataset_name)
-        if dataset_name not in ("npz", "csv") and name != natural:
+        natural = fixed_task(dataset_name)
+        if natural not in (None, name):
             self.fail("task", f"{dataset_name} is a {natural} dataset; a {name} study needs "
                       "your own file (dataset npz or csv)")
         return TASKS[name]
