@@ -581,9 +581,7 @@ def _load_csv(path, task="classification"):
     if not lines:
         raise DataError(f"{path} has no data rows; put one sample per line, label last")
     label_column = _label_column(header, len(lines[0][1]))
-    X, y = _parse_csv_lines(lines, label_column, path)
-    if task == "regression":
-        y = _as_targets(y, str(path), [number for number, _ in lines])
+    X, y = _parse_csv_lines(lines, label_column, path, task)
     return (*_split_off_test(X, y, path, task == "classification"), None)
 
 
@@ -634,7 +632,7 @@ def _label_column(header, n_columns):
     return n_columns - 1
 
 
-def _parse_csv_lines(lines, label_column, path):
+def _parse_csv_lines(lines, label_column, path, task="classification"):
     """Feature matrix and label vector from csv rows."""
     n_columns = len(lines[0][1])
     if n_columns < 2:
@@ -648,6 +646,8 @@ def _parse_csv_lines(lines, label_column, path):
         if not labels[-1]:
             raise DataError(f"{path} line {line_number} has an empty label")
         features.append([_parse_feature(cell, path, line_number) for cell in cells])
+    if task == "regression":
+        return np.array(features, dtype=np.float32), _as_targets(labels, str(path), [n for n, _ in lines])
     return np.array(features, dtype=np.float32), _as_labels(np.array(labels), str(path))
 
 
@@ -722,13 +722,17 @@ def _as_labels(y, where):
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
             raise DataError(f"{where} has non-integer float labels; this is classification, "
-                            "so use whole numbers or strings")
+                            "so use whole numbers or strings (for a numeric target set task: regression)")
         return y.astype(np.int64)
     text = y.astype(str)
     try:
         return text.astype(np.int64)
     except ValueError:  # not all digits: keep the class names
-        return text
+        pass
+    numbers = np.array([_finite_or_nan(cell) for cell in text])
+    if np.all(np.isfinite(numbers)) and np.any(numbers != np.round(numbers)):  # a csv's '151.25'
+        return _as_labels(numbers, where)  # refused as float labels are
+    return text
 
 
 def _as_targets(y, where, line_numbers=None):
