@@ -19,6 +19,10 @@ from . import plots
 TASK = "regression"
 # What test scores are called, in the order lines and descriptions give them.
 TEST_SCORES = {"test_r2": "test R^2", "test_loss": "test loss", "test_mse": "test MSE"}
+# The first epochs' R^2 of an unscaled target is far below 0 (-4 on diabetes); the axis stops here.
+R2_FLOOR = -1.0
+# plots.SIDE_BY_SIDE with room on the left for a loss in the thousands
+CURVES_LAYOUT = {**plots.SIDE_BY_SIDE, "left": 0.09, "wspace": 0.3}
 
 
 def is_regression(spec_or_payload):
@@ -91,16 +95,22 @@ def trial_figures(folder, title, history, y_true=None, y_pred=None, task=TASK):
 
 
 def curves(history, path, title=""):
-    """Train and validation loss, and validation R^2, per epoch."""
+    """Train and validation loss (log scale), and validation R^2 (from ``R2_FLOOR`` up), per epoch."""
     epochs = [r["epoch"] for r in history]
-    fig, (loss_ax, r2_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw=plots.SIDE_BY_SIDE)
+    fig, (loss_ax, r2_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw=CURVES_LAYOUT)
     loss_ax.plot(epochs, [r["train_loss"] for r in history], label="train")
     if "val_loss" in history[0]:
         loss_ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
     loss_ax.set(xlabel="epoch", ylabel="loss", title="loss")
+    if all(np.isfinite(v) and v > 0 for line in loss_ax.lines for v in line.get_ydata()):
+        loss_ax.set_yscale("log")
     if "val_r2" in history[0]:
-        r2_ax.plot(epochs, [r["val_r2"] for r in history], label="validation")
-    r2_ax.set(xlabel="epoch", ylabel="R^2", title="R^2")
+        r2 = np.array([r["val_r2"] for r in history], dtype=float)
+        r2_ax.plot(epochs, r2, label="validation")
+        if np.nanmin(r2) < R2_FLOOR:
+            r2_ax.set_ylim(R2_FLOOR, max(1.0, np.nanmax(r2)) if np.isfinite(np.nanmax(r2)) else 1.0)
+    r2_ax.set(xlabel="epoch", ylabel="R^2", title=f"R^2 (from {R2_FLOOR:g})" if r2_ax.get_ylim()[0] == R2_FLOOR
+              else "R^2")
     for ax in (loss_ax, r2_ax):
         if ax.lines:
             ax.legend()
