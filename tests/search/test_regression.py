@@ -167,6 +167,7 @@ def test_the_champion_predicts_raw_diabetes_rows_with_the_logged_test_r2(champio
     assert float(version.tags["test_r2"]) == pytest.approx(logged, abs=1e-6)
     assert version.tags["objective"] == "val_r2" and "Predicts values from raw rows" in version.description
     assert f"test R^2 {logged:.4g}" in champion.output
+    assert "(R^2 on the training and validation rows: refit " in champion.output  # guarded by val_r2
 
 
 def test_the_champion_is_the_whole_pipeline_with_a_regressor(champion):
