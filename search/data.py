@@ -26,8 +26,9 @@ import sklearn.datasets as sk_datasets
 from sklearn.model_selection import train_test_split
 
 from .preprocessing import SCALERS, make_preprocessing
+from .task import TASKS, fixed_task
 
-DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv")
+DATASETS = ("digits", "diabetes", "mnist", "fashion_mnist", "cifar10", "npz", "csv")
 SCALINGS = tuple(SCALERS)
 
 # The folder holding ``search/``; ``../shared/data`` is looked for next to it.
@@ -50,6 +51,7 @@ LABEL_COLUMN_NAMES = ("label", "target", "y", "class")
 OPENML_TEST_ROWS = 10_000
 USER_TEST_FRACTION = 0.2
 DIGITS_TEST_FRACTION = 0.25
+DIABETES_TEST_FRACTION = 0.25
 
 _IDX_HINT = "a folder with the four IDX files ({}, each optionally .gz)".format(
     ", ".join(IDX_FILES.values()))
@@ -70,7 +72,7 @@ class Dataset:
         Flattened, scaled features; ``X_val`` has zero rows when no validation
         set was asked for.
     y_train, y_val, y_test : ndarray of shape (n_rows,)
-        Class labels, integers or strings.
+        Class labels, integers or strings; float64 targets for a regression.
     name : str
         The dataset's name, one of ``DATASETS``.
     image_shape : tuple of int or None
@@ -160,7 +162,7 @@ IMAGE_SOURCES = {
 # Public entry points
 # ----------------------------------------------------------------------------
 
-def load_arrays(name, path=None):
+def load_arrays(name, path=None, task="classification"):
     """Read a dataset's official train and test rows, unscaled.
 
     Parameters
@@ -174,9 +176,13 @@ def load_arrays(name, path=None):
         ``$DATA_DIR/mnist.npz`` or ``$DATA_DIR/mnist/``); for ``mnist`` and
         ``cifar10``, ``../shared/data/mnist.npz`` or ``cifar10.npz`` from the
         working directory and from the repository root; for the two MNISTs, scikit-learn's OpenML cache.
-        ``npz`` and ``csv`` are a user's own file given as ``path``.
+        ``npz`` and ``csv`` are a user's own file given as ``path``. ``diabetes``
+        is scikit-learn's built-in regression set (raw, unscaled features),
+        split 75/25 (``random_state=0``).
     path : str or os.PathLike, optional
         A file or folder to read; required for ``npz`` and ``csv``.
+    task : {'classification', 'regression'}, default 'classification'
+        How a user's file's target is read: labels, or numbers (float64).
 
     Returns
     -------
@@ -195,16 +201,18 @@ def load_arrays(name, path=None):
     name = _canonical_name(name)
     if name == "digits":
         arrays = _load_digits(path)
+    elif name == "diabetes":
+        arrays = _load_diabetes(path)
     elif name in IMAGE_SOURCES:
         arrays = _load_image_dataset(name, path)
     else:
-        arrays = _load_user_file(name, path)
+        arrays = _load_user_file(name, path, task)
     _check_shapes(name, *arrays[:4])
     return arrays
 
 
 def load_dataset(name, path=None, validation_fraction=0.1, validation_size=None, subset=None,
-                 test_subset=None, scaling="standard", random_state=0):
+                 test_subset=None, scaling="standard", random_state=0, task="classification"):
     """Load a dataset and make scaled train, validation and test splits.
 
     Parameters
@@ -225,6 +233,8 @@ def load_dataset(name, path=None, validation_fraction=0.1, validation_size=None,
         fitted on the training rows only, or left as read.
     random_state : int, default 0
         Seed for the subsets and the validation split.
+    task : {'classification', 'regression'}, default 'classification'
+        A regression reads numeric targets and splits without stratifying.
 
     Returns
     -------
@@ -238,15 +248,17 @@ def load_dataset(name, path=None, validation_fraction=0.1, validation_size=None,
     """
     _check_options(validation_fraction, validation_size, subset, test_subset, scaling)
     name = _canonical_name(name)
-    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path)
+    stratify = _check_task(name, task)
+    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task)
     _check_finite(name, path, X_train=X_train, X_test=X_test)
     if subset is not None:
-        X_train, y_train = _sample_rows(X_train, y_train, subset, random_state, name)
+        X_train, y_train = _sample_rows(X_train, y_train, subset, random_state, name, stratify)
     if test_subset is not None:
-        X_test, y_test = _sample_rows(X_test, y_test, test_subset, random_state, name)
+        X_test, y_test = _sample_rows(X_test, y_test, test_subset, random_state, name, stratify)
     n_val = _validation_count(len(y_train), validation_fraction, validation_size, name)
-    X_train, y_train, X_val, y_val = _split_validation(X_train, y_train, n_val, random_state, name)
-    _check_classes(name, y_train, y_val, y_test)
+    X_train, y_train, X_val, y_val = _split_validation(X_train, y_train, n_val, random_state, name, stratify)
+    if stratify:
+        _check_classes(name, y_train, y_val, y_test)
     preprocessing = make_preprocessing(scaling, image_shape).fit(X_train)
     X_train_scaled, X_val_scaled, X_test_scaled = _scale(preprocessing, X_train, X_val, X_test)
     return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val_scaled, y_val=y_val,
@@ -275,6 +287,31 @@ def _load_digits(path):
     X_train, X_test, y_train, y_test = train_test_split(
         X.astype(np.float32), y, test_size=DIGITS_TEST_FRACTION, stratify=y, random_state=0)
     return X_train, y_train, X_test, y_test, (8, 8)
+
+
+def _load_diabetes(path):
+    """scikit-learn's diabetes regression set, unscaled, with a fixed 25% test split."""
+    if path is not None:
+        raise DataError("diabetes ships with scikit-learn and reads no file; drop path="
+                        f"{str(path)!r} or choose the npz or csv dataset")
+    X, y = sk_datasets.load_diabetes(return_X_y=True, scaled=False)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X.astype(np.float32), y.astype(np.float64), test_size=DIABETES_TEST_FRACTION, random_state=0)
+    return X_train, y_train, X_test, y_test, None
+
+
+def _check_task(name, task):
+    """Whether splits are stratified: a classification's are, a regression's not.
+
+    The bundled sets have one task each; a user's npz or csv may be either.
+    """
+    if task not in TASKS:
+        raise DataError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    natural = fixed_task(name)
+    if natural not in (None, task):
+        raise DataError(f"{name} is a {natural} dataset, not a {task} one; for a {task} give "
+                        f"your own file as the npz or csv dataset")
+    return task == "classification"
 
 
 def _load_image_dataset(name, path):
@@ -497,7 +534,7 @@ def _openml_data_home():
     return os.environ.get("SCIKIT_LEARN_DATA") or str(Path.home() / "scikit_learn_data")
 
 
-def _load_user_file(name, path):
+def _load_user_file(name, path, task="classification"):
     """Read a user's own .npz or .csv file."""
     if path is None:
         raise DataError(f"the {name} dataset is a file of your own; pass path= to it")
@@ -505,23 +542,24 @@ def _load_user_file(name, path):
     if not path.is_file():
         raise DataError(f"{name} path {str(path)!r} is not a file; pass path= to your .{name}")
     if name == "npz":
-        return _load_user_npz(path)
-    return _load_csv(path)
+        return _load_user_npz(path, task)
+    return _load_csv(path, task)
 
 
-def _load_user_npz(path):
+def _load_user_npz(path, task="classification"):
     """Read an .npz with X and y, or with x_train, y_train, x_test, y_test."""
     arrays = _read_npz(path)
+    as_y = _as_targets if task == "regression" else _as_labels
     if all(key in arrays for key in SPLIT_KEYS):
         x_train, y_train, x_test, y_test = (arrays[key] for key in SPLIT_KEYS)
         image_shape = _image_shape_of(x_train)
-        return (_feature_rows(x_train, f"{path}[x_train]"), _as_labels(y_train, f"{path}[y_train]"),
-                _feature_rows(x_test, f"{path}[x_test]"), _as_labels(y_test, f"{path}[y_test]"),
+        return (_feature_rows(x_train, f"{path}[x_train]"), as_y(y_train, f"{path}[y_train]"),
+                _feature_rows(x_test, f"{path}[x_test]"), as_y(y_test, f"{path}[y_test]"),
                 image_shape)
     if "x" in arrays and "y" in arrays:
         X = _feature_rows(arrays["x"], f"{path}[X]")
-        y = _as_labels(arrays["y"], f"{path}[y]")
-        return (*_split_off_test(X, y, path), _image_shape_of(arrays["x"]))
+        y = as_y(arrays["y"], f"{path}[y]")
+        return (*_split_off_test(X, y, path, task == "classification"), _image_shape_of(arrays["x"]))
     raise DataError(f"{path} has arrays {', '.join(arrays) or 'none'}; it should hold X and y, "
                     "or x_train, y_train, x_test, y_test")
 
@@ -531,7 +569,7 @@ def _image_shape_of(x):
     return tuple(int(size) for size in x.shape[1:]) if x.ndim > 2 else None
 
 
-def _load_csv(path):
+def _load_csv(path, task="classification"):
     """Read numeric features and a label column from a csv file.
 
     The label is the last column, or with a header row the column named
@@ -545,8 +583,8 @@ def _load_csv(path):
     if not lines:
         raise DataError(f"{path} has no data rows; put one sample per line, label last")
     label_column = _label_column(header, len(lines[0][1]))
-    X, y = _parse_csv_lines(lines, label_column, path)
-    return (*_split_off_test(X, y, path), None)
+    X, y = _parse_csv_lines(lines, label_column, path, task)
+    return (*_split_off_test(X, y, path, task == "classification"), None)
 
 
 def _read_csv_lines(path):
@@ -596,7 +634,7 @@ def _label_column(header, n_columns):
     return n_columns - 1
 
 
-def _parse_csv_lines(lines, label_column, path):
+def _parse_csv_lines(lines, label_column, path, task="classification"):
     """Feature matrix and label vector from csv rows."""
     n_columns = len(lines[0][1])
     if n_columns < 2:
@@ -610,6 +648,8 @@ def _parse_csv_lines(lines, label_column, path):
         if not labels[-1]:
             raise DataError(f"{path} line {line_number} has an empty label")
         features.append([_parse_feature(cell, path, line_number) for cell in cells])
+    if task == "regression":
+        return np.array(features, dtype=np.float32), _as_targets(labels, str(path), [n for n, _ in lines])
     return np.array(features, dtype=np.float32), _as_labels(np.array(labels), str(path))
 
 
@@ -623,10 +663,10 @@ def _parse_feature(cell, path, line_number):
                         f"{'/'.join(LABEL_COLUMN_NAMES)}") from None
 
 
-def _split_off_test(X, y, path):
-    """A fixed stratified test split for files that come without one."""
+def _split_off_test(X, y, path, stratify=True):
+    """A fixed (for classes, stratified) test split for files that come without one."""
     X_train, X_test, y_train, y_test = _split(X, y, math.ceil(USER_TEST_FRACTION * len(y)),
-                                              random_state=0, what=str(path))
+                                              random_state=0, what=str(path), stratify=stratify)
     return X_train, y_train, X_test, y_test
 
 
@@ -684,13 +724,43 @@ def _as_labels(y, where):
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
             raise DataError(f"{where} has non-integer float labels; this is classification, "
-                            "so use whole numbers or strings")
+                            "so use whole numbers or strings (for a numeric target set task: regression)")
         return y.astype(np.int64)
     text = y.astype(str)
     try:
         return text.astype(np.int64)
     except ValueError:  # not all digits: keep the class names
-        return text
+        pass
+    numbers = np.array([_finite_or_nan(cell) for cell in text])
+    if np.all(np.isfinite(numbers)) and np.any(numbers != np.round(numbers)):  # a csv's '151.25'
+        return _as_labels(numbers, where)  # refused as float labels are
+    return text
+
+
+def _as_targets(y, where, line_numbers=None):
+    """Regression targets as a 1-D float64 array; one line naming the first value that is not a finite number.
+
+    ``y`` as read (numbers, or a csv's text cells; then ``line_numbers`` say where each came from).
+    """
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:  # a column vector, as some exporters write
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"{where} has shape {y.shape}; targets need one value per sample")
+    as_float = np.array([_finite_or_nan(value) for value in y.ravel()]).reshape(y.shape)
+    bad = np.flatnonzero(~np.isfinite(as_float))
+    if len(bad):
+        at = f" line {line_numbers[bad[0]]}" if line_numbers else f" row {bad[0]}"
+        raise DataError(f"{where}{at}: target {y[bad[0]].item()!r} is not a finite number; a regression "
+                        "target must be numeric (for class labels leave task as classification)")
+    return as_float
+
+
+def _finite_or_nan(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _check_shapes(name, X_train, y_train, X_test, y_test):
@@ -754,10 +824,11 @@ def _check_count(argument, value, minimum):
 # Splitting and scaling
 # ----------------------------------------------------------------------------
 
-def _split(X, y, n_held_out, random_state, what):
-    """Hold out ``n_held_out`` rows, stratified when every class allows it."""
+def _split(X, y, n_held_out, random_state, what, stratify=True):
+    """Hold out ``n_held_out`` rows, stratified when asked and every class allows it."""
     try:
-        return train_test_split(X, y, test_size=n_held_out, stratify=y, random_state=random_state)
+        if stratify:
+            return train_test_split(X, y, test_size=n_held_out, stratify=y, random_state=random_state)
     except ValueError:
         pass  # a class too small to stratify; an unstratified split still works
     try:
@@ -767,11 +838,11 @@ def _split(X, y, n_held_out, random_state, what):
                         f"{_one_line(error)}") from error
 
 
-def _sample_rows(X, y, count, random_state, name):
-    """A stratified random sample of at most ``count`` rows."""
+def _sample_rows(X, y, count, random_state, name, stratify=True):
+    """A (stratified) random sample of at most ``count`` rows."""
     if count >= len(y):
         return X, y
-    X_kept, _, y_kept, _ = _split(X, y, len(y) - count, random_state, name)
+    X_kept, _, y_kept, _ = _split(X, y, len(y) - count, random_state, name, stratify)
     return X_kept, y_kept
 
 
@@ -784,11 +855,11 @@ def _validation_count(n_train, fraction, size, name):
     return n_val
 
 
-def _split_validation(X, y, n_val, random_state, name):
+def _split_validation(X, y, n_val, random_state, name, stratify=True):
     """Training and validation rows; an empty validation set when ``n_val`` is 0."""
     if n_val == 0:
         return X, y, np.empty((0, X.shape[1]), dtype=np.float32), y[:0]
-    X_train, X_val, y_train, y_val = _split(X, y, n_val, random_state, name)
+    X_train, X_val, y_train, y_val = _split(X, y, n_val, random_state, name, stratify)
     return X_train, y_train, X_val, y_val
 
 

@@ -13,11 +13,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
 from threadpoolctl import ThreadpoolController
 
-from estimators import DivergenceError, MLPClassifier
+from estimators import DivergenceError
 
-from . import lifeline, plots, tracking
+from . import lifeline, plots, regression, tracking
 from .secrets import mask
 from .space import estimator_params
+from .task import TASKS
 
 class PruningReporter:
     """Estimator callback: reports each epoch's objective metric to the trial, and prunes."""
@@ -120,7 +121,7 @@ class Objective:
 
     def fit(self, trial, params, seed, report):
         reporter = PruningReporter(trial, self.spec.metric, report)
-        model = MLPClassifier(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
+        model = TASKS[self.spec.task].estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
         self._current = model
         with warnings.catch_warnings(), CORE_SHARING:
             warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
@@ -160,6 +161,8 @@ class Objective:
     def test_scores(self, models):
         """Test accuracy and loss, mean over repeats: reported, never used to choose."""
         data = self.data
+        if regression.is_regression(self.spec):
+            return regression.test_scores(models, data)
         probas = [m.predict_proba(data.X_test) for m in models]  # one pass per model for both scores
         accuracy = [accuracy_score(data.y_test, m.classes_[p.argmax(axis=1)]) for m, p in zip(models, probas)]
         loss = [log_loss(data.y_test, p, labels=m.classes_) for m, p in zip(models, probas)]
@@ -178,6 +181,8 @@ class Objective:
     def log_trial_plots(self, run_id, number, model):
         """Draw and upload the trial's figures in the background (see :class:`FigureWriter`)."""
         data, payload = self.data, {"title": f"trial {number}", "history": model.history_}
+        if regression.is_regression(self.spec):
+            return FIGURES.submit(self.client.tracking_uri, run_id, regression.trial_payload(model, data, payload["title"]))
         if len(data.X_val):
             proba = model.predict_proba(data.X_val)
             payload.update(y_true=data.y_val, y_pred=model.classes_[proba.argmax(axis=1)])
@@ -191,7 +196,7 @@ class Objective:
 def draw_and_log(tracking_uri, run_id, payload):
     """In the figure process: draw one trial's figures and log them to its (finished) run."""
     with tempfile.TemporaryDirectory() as folder:
-        plots.trial_figures(folder, **payload)
+        (regression.trial_figures if regression.is_regression(payload) else plots.trial_figures)(folder, **payload)
         tracking.MlflowClient(tracking_uri).log_artifacts(run_id, folder, "plots")
 
 

@@ -37,6 +37,10 @@ STYLE = {
 # Trial figures are drawn for every completed trial: fixed margins, since
 # matplotlib's constrained layout costs as much as the drawing itself.
 SIDE_BY_SIDE = dict(left=0.08, right=0.98, bottom=0.16, top=0.82, wspace=0.28)
+# The first epochs' R^2 of an unscaled target is far below 0 (-4 on diabetes); the axis stops here.
+R2_FLOOR = -1.0
+# SIDE_BY_SIDE with room on the left for a loss in the thousands
+REGRESSION_CURVES_LAYOUT = {**SIDE_BY_SIDE, "left": 0.09, "wspace": 0.3}
 STAGE_COLOURS = plt.get_cmap("tab10").colors
 MAX_SLICE_COLUMNS = 2  # MLflow previews an artifact about 600 pixels wide: two panels stay legible
 
@@ -430,4 +434,55 @@ def stage_values(study, spec, path):
         ax.grid(True)
     axes[0][0].legend(fontsize=7)
     fig.suptitle("searched values per trial, by stage")
+    return save(fig, path)
+
+
+@styled
+def regression_curves(history, path, title=""):
+    """Train and validation loss (log scale), and validation R^2 (from ``R2_FLOOR`` up), per epoch."""
+    epochs = [r["epoch"] for r in history]
+    fig, (loss_ax, r2_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw=REGRESSION_CURVES_LAYOUT)
+    loss_ax.plot(epochs, [r["train_loss"] for r in history], label="train")
+    if "val_loss" in history[0]:
+        loss_ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="loss")
+    if all(np.isfinite(v) and v > 0 for line in loss_ax.lines for v in line.get_ydata()):
+        loss_ax.set_yscale("log")
+    if "val_r2" in history[0]:
+        r2 = np.array([r["val_r2"] for r in history], dtype=float)
+        r2_ax.plot(epochs, r2, label="validation")
+        if np.nanmin(r2) < R2_FLOOR:
+            r2_ax.set_ylim(R2_FLOOR, max(1.0, np.nanmax(r2)) if np.isfinite(np.nanmax(r2)) else 1.0)
+    r2_ax.set(xlabel="epoch", ylabel="R^2", title=f"R^2 (from {R2_FLOOR:g})" if r2_ax.get_ylim()[0] == R2_FLOOR
+              else "R^2")
+    for ax in (loss_ax, r2_ax):
+        if ax.lines:
+            ax.legend()
+        ax.grid(alpha=0.3)
+        few_ticks(ax)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+@styled
+def predictions(y_true, y_pred, path, title=""):
+    """Predicted against true values (the diagonal is perfect), and residuals against predictions."""
+    y_true, y_pred = np.ravel(y_true), np.ravel(y_pred)
+    fig, (fit_ax, res_ax) = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw=SIDE_BY_SIDE)
+    fit_ax.scatter(y_true, y_pred, s=10, alpha=0.6)
+    finite = np.isfinite(y_pred)
+    values = np.concatenate([y_true, y_pred[finite]])
+    low, high = values.min(), values.max()
+    fit_ax.plot([low, high], [low, high], color="black", linewidth=1, label="predicted = true")
+    fit_ax.set(xlabel="true", ylabel="predicted", title="predicted vs true")
+    fit_ax.legend(fontsize=7)
+    residual = y_true - y_pred
+    res_ax.scatter(y_pred, residual, s=10, alpha=0.6)
+    res_ax.axhline(0, color="black", linewidth=1)
+    res_ax.set(xlabel="predicted", ylabel="true - predicted", title="residuals")
+    for ax in (fit_ax, res_ax):
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        ax.yaxis.set_major_locator(plt.MaxNLocator(5))
+    fig.suptitle(title)
     return save(fig, path)

@@ -12,15 +12,17 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 from optuna.trial import FixedTrial, TrialState
+from sklearn.base import is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 
 from estimators import DivergenceError, MLPClassifier, propagate_interrupts
 
-from . import budget, plots, registry, tracking
+from . import budget, plots, registry, regression, tracking
 from .preprocessing import describe as describe_preprocessing
 from .preprocessing import with_estimator
 from .space import Range, estimator_params, label
+from .task import TASKS
 
 MODEL_NAME = "model"
 
@@ -104,7 +106,8 @@ class Champion:
     model : sklearn.pipeline.Pipeline or None
         The study's fitted preprocessing and estimator; None when nothing changed.
     scores : dict or None
-        test_accuracy and test_loss of ``model`` on the raw test rows.
+        test_accuracy and test_loss of ``model`` on the raw test rows (for a
+        regression test_r2, test_loss and test_mse).
     model_uri : str
     source : str
         'refit' (train + validation), 'trial-<n>' (the best trial's own
@@ -150,11 +153,10 @@ def refit_and_register(client, run_id, study, spec, data):
     _log_figures(client, run_id, model, data, predicted, proba)
     what = ("refit best on train+validation" if source == "refit" else
             f"the refit was worse: the model is trial {best.number}'s own")
-    lines = [f"{what} ({reason}): test accuracy {scores['test_accuracy']:.4f}, "
-             f"test loss {scores['test_loss']:.4f}"]
+    lines = [f"{what} ({reason}): {_score_text(scores)}"]
     uri = log_model(run_id, pipeline, raw_example(data.X_test_raw[:5]))
     if spec.register:
-        tags.update(source=source, test_accuracy=f"{scores['test_accuracy']:.6f}")
+        tags.update(source=source, **{k: f"{scores[k]:.6f}" for k in ("test_accuracy", "test_r2") if k in scores})
         uri, line = _register(client, spec, uri, tags, _description(spec, best, source, reason, scores, data))
     else:
         line = f"model {uri} (not registered)"
@@ -176,10 +178,10 @@ def _train_and_validation(data):
     return np.vstack([data.X_train, data.X_val]), np.concatenate([data.y_train, data.y_val])
 
 
-def _fit(params, seed, X, y, validation):
+def _fit(params, seed, X, y, validation, estimator=MLPClassifier):
     with warnings.catch_warnings(), propagate_interrupts():  # Ctrl-C registers no half-trained model
         warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
-        return MLPClassifier(**params, random_state=seed).fit(X, y, validation_data=validation)
+        return estimator(**params, random_state=seed).fit(X, y, validation_data=validation)
 
 
 def _guarded_refit(best, spec, data, X, y, params):
@@ -201,16 +203,19 @@ def _guarded_refit(best, spec, data, X, y, params):
     reason : str
         How the two compared, or why the refit was not kept.
     """
-    seed = spec.seeds[0]
+    seed, estimator = spec.seeds[0], TASKS[spec.task].estimator
     validation = (data.X_val, data.y_val) if len(data.X_val) else None
-    own = _fit(params_of_trial(best, spec, len(data.X_train)), seed, data.X_train, data.y_train, validation)
+    own = _fit(params_of_trial(best, spec, len(data.X_train)), seed, data.X_train, data.y_train, validation,
+               estimator)
     try:
-        refit = _fit(params, seed, X, y, validation)
+        refit = _fit(params, seed, X, y, validation, estimator)
     except DivergenceError as error:
         return own, f"trial-{best.number}", f"the refit diverged ({error})"
     scores = [_objective_on(model, X, y, spec.metric) for model in (refit, own)]
     worse = scores[0] < scores[1] if spec.direction == "maximize" else scores[0] > scores[1]
-    what = "accuracy" if spec.metric == "val_accuracy" else "log loss"
+    worse = worse or (np.isnan(scores[0]) and not np.isnan(scores[1]))  # NaN compares False: not better
+    what = {"val_accuracy": "accuracy", "val_r2": "R^2"}.get(
+        spec.metric, "loss" if regression.is_regression(spec) else "log loss")
     comparison = (f"{what} on the training and validation rows: refit {scores[0]:.4f}, "
                   f"trial {best.number}'s own model {scores[1]:.4f}")
     return (own, f"trial-{best.number}", comparison) if worse else (refit, "refit", comparison)
@@ -218,6 +223,8 @@ def _guarded_refit(best, spec, data, X, y, params):
 
 def _objective_on(model, X, y, metric):
     """The study's objective measured on ``X, y``: accuracy, or log loss for ``val_loss``."""
+    if is_regressor(model):
+        return regression.objective_on(model, X, y, metric)
     if metric == "val_accuracy":
         return float(np.mean(model.predict(X) == y))
     return float(log_loss(y, model.predict_proba(X), labels=model.classes_))
@@ -225,6 +232,8 @@ def _objective_on(model, X, y, metric):
 
 def _test_scores(pipeline, data):
     """Test accuracy and loss of the whole pipeline on the raw test rows, as a user would get them."""
+    if is_regressor(pipeline):
+        return (*regression.pipeline_scores(pipeline, data), None)
     predicted = pipeline.predict(data.X_test_raw)
     proba = pipeline.predict_proba(data.X_test_raw)
     scores = {"test_accuracy": float(np.mean(predicted == data.y_test)),
@@ -232,7 +241,19 @@ def _test_scores(pipeline, data):
     return scores, predicted, proba
 
 
+def _score_text(scores):
+    """The test scores in a few words, as lines and descriptions give them."""
+    if "test_accuracy" not in scores:
+        return regression.score_text(scores)
+    return f"test accuracy {scores['test_accuracy']:.4f}, test loss {scores['test_loss']:.4f}"
+
+
 def _log_figures(client, run_id, model, data, predicted, proba):
+    if is_regressor(model):
+        with tempfile.TemporaryDirectory() as folder:
+            regression.champion_figures(folder, model, data, predicted)
+            client.log_artifacts(run_id, folder, "best")
+        return
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         plots.curves(model.history_, folder / "refit_curves.png", "refit on train + validation")
@@ -257,11 +278,12 @@ def _description(spec, best, source, reason, scores, data):
              else "the trial's own model, trained on the training rows; the refit was worse")
     model = f"{model} ({reason})"
     return (f"Study {spec.name}, trial {best.number}, {model}. {spec.metric} {best.value:.4f} "
-            f"(validation, the study's objective); test accuracy {scores['test_accuracy']:.4f}, "
-            f"test loss {scores['test_loss']:.4f}. Data: {data.name}, {len(data.X_train)} training, "
+            f"(validation, the study's objective); {_score_text(scores)}. "
+            f"Data: {data.name}, {len(data.X_train)} training, "
             f"{len(data.X_val)} validation and {len(data.y_test)} test rows (fingerprint "
             f"{data.fingerprint}). Preprocessing: {describe_preprocessing(data.preprocessing)}. "
-            "Predicts class labels from raw rows; predict_proba on mlflow.sklearn.load_model(...).")
+            + ("Predicts values from raw rows." if regression.is_regression(spec) else
+               "Predicts class labels from raw rows; predict_proba on mlflow.sklearn.load_model(...)."))
 
 
 def _unchanged(client, run_id, register, version):

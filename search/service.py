@@ -116,7 +116,7 @@ def make_pruner(spec):
 
 def load_data(spec):
     options = {k: v for k, v in spec.dataset.items() if k != "name"}
-    return load_dataset(spec.dataset["name"], **options)
+    return load_dataset(spec.dataset["name"], task=spec.task, **options)
 
 
 def _close_dead_trial_run(tracking_uri):

@@ -20,6 +20,7 @@ from estimators.augment import AUGMENT_KEYS, check_augment
 
 from .data import DATASETS, SCALINGS
 from .space import AUGMENT_PREFIX, Categorical, Range, SearchSpace
+from .task import TASKS, default_task, fixed_task
 
 SAMPLERS = ("tpe", "random", "grid", "qmc")
 PRUNERS = ("median", "hyperband", "none")
@@ -34,7 +35,7 @@ DERIVED_PARAMS = {"lambda", "depth", "width"} | AUGMENT_PARAMS
 TOP_KEYS = {
     "name", "description", "dataset", "estimator", "space", "objective", "epochs",
     "repeats", "seeds", "n_trials", "timeout", "sampler", "pruner", "stages",
-    "register", "artifacts",
+    "register", "artifacts", "task",
 }
 DATASET_KEYS = {"name", "path", "validation_fraction", "validation_size", "subset",
                 "test_subset", "scaling", "random_state"}
@@ -67,6 +68,7 @@ class StudySpec:
     space: SearchSpace
     metric: str = "val_accuracy"
     direction: str = "maximize"
+    task: str = "classification"  # a key of search.task.TASKS
     epochs: int = 20
     repeats: int = 1
     seeds: list = field(default_factory=lambda: [0])
@@ -182,6 +184,8 @@ def load_study(path=None, overrides=None, text=None, quick=False):
 class _Checker:
     """Turns the raw mapping into a StudySpec, one key at a time."""
 
+    task = TASKS["classification"]  # the study's, once ``study`` has read it
+
     def __init__(self, path):
         self.path = path
 
@@ -193,6 +197,8 @@ class _Checker:
         name = raw.get("name", self.path.stem)
         if not isinstance(name, str) or not name.strip():
             self.fail("name", f"must be a non-empty string, got {name!r}")
+        dataset = self.dataset(raw.get("dataset"))
+        self.task = self.study_task(raw.get("task"), dataset["name"])
         metric, direction = self.objective(raw.get("objective", {}))
         epochs = self.integer(raw.get("epochs", 20), "epochs", minimum=1)
         repeats = self.integer(raw.get("repeats", 1), "repeats", minimum=1)
@@ -201,11 +207,12 @@ class _Checker:
         spec = StudySpec(
             name=name,
             path=self.path,
-            dataset=self.dataset(raw.get("dataset")),
+            dataset=dataset,
             estimator=estimator,
             space=space,
             metric=metric,
             direction=direction,
+            task=self.task.name,
             epochs=epochs,
             repeats=repeats,
             seeds=self.seeds(raw.get("seeds"), repeats),
@@ -280,13 +287,27 @@ class _Checker:
             raw = {"metric": raw}
         raw = self.mapping(raw, "objective")
         self.unknown_keys(raw, {"metric", "direction"}, "objective.")
-        metric = raw.get("metric", "val_accuracy")
-        if metric not in METRICS:
-            self.fail("objective.metric", f"must be one of {', '.join(METRICS)}, got {metric!r}")
-        direction = raw.get("direction", METRICS[metric])
+        metric = raw.get("metric", self.task.default_metric)
+        if metric not in self.task.metrics:
+            other = next((t.name for t in TASKS.values() if metric in t.metrics), None)
+            why = f" ({metric} is for {other}; set task: {other})" if other else ""
+            self.fail("objective.metric", f"a {self.task.name} study's objective is one of "
+                      f"{', '.join(self.task.metrics)}, got {metric!r}{why}")
+        direction = raw.get("direction", self.task.metrics[metric])
         if direction not in ("maximize", "minimize"):
             self.fail("objective.direction", f"must be maximize or minimize, got {direction!r}")
         return metric, direction
+
+    def study_task(self, raw, dataset_name):
+        """The ``task`` key, by default the dataset's own (``search.task.default_task``)."""
+        name = default_task(dataset_name) if raw is None else raw
+        if not isinstance(name, str) or name not in TASKS:
+            self.fail("task", f"must be one of {', '.join(TASKS)}, got {name!r}")
+        natural = fixed_task(dataset_name)
+        if natural not in (None, name):
+            self.fail("task", f"{dataset_name} is a {natural} dataset; a {name} study needs "
+                      "your own file (dataset npz or csv)")
+        return TASKS[name]
 
     def dataset(self, raw):
         if raw is None:
@@ -314,7 +335,7 @@ class _Checker:
 
     def estimator(self, raw):
         raw = dict(self.mapping(raw, "estimator"))
-        self.unknown_keys(raw, ESTIMATOR_PARAMS | {"lambda"}, "estimator.")
+        self.unknown_keys(raw, self.task.params | {"lambda"}, "estimator.")
         if "lambda" in raw and "alpha" in raw:
             self.fail("estimator.lambda", "give lambda or alpha, not both")
         if "lambda" in raw:
@@ -339,7 +360,7 @@ class _Checker:
         numeric = {k: (self.number(v, f"{where}.{k}") if isinstance(v, str) and _looks_numeric(v) else v)
                    for k, v in params.items()}
         try:
-            estimator = MLPClassifier(**numeric)
+            estimator = self.task.estimator(**numeric)
             estimator._validate_params()
             estimator._check_added_params()
         except InvalidParameterError as error:
@@ -351,8 +372,8 @@ class _Checker:
         raw = self.mapping(raw, "space")
         params = {}
         for key, spec in raw.items():
-            if key not in ESTIMATOR_PARAMS | DERIVED_PARAMS:
-                self.fail(f"space.{key}", "unknown parameter (an MLPClassifier parameter, "
+            if key not in self.task.params | DERIVED_PARAMS:
+                self.fail(f"space.{key}", f"unknown parameter (an {self.task.estimator.__name__} parameter, "
                           "lambda, depth, width or augment_<key>)")
             if key in estimator or (key in AUGMENT_PARAMS
                                     and key[len(AUGMENT_PREFIX):] in (estimator.get("augment") or {})):
@@ -401,7 +422,7 @@ class _Checker:
             choices = [tuple(c) if isinstance(c, list) else
                        self.number(c, f"{where}.choices") if isinstance(c, str) and _looks_numeric(c) else c
                        for c in choices]  # YAML 1.1 reads 1e-5 as a string
-            if key in ESTIMATOR_PARAMS:
+            if key in self.task.params:
                 for choice in choices:
                     self.check_params({key: choice}, "space")
             if key in AUGMENT_PARAMS:
@@ -424,7 +445,7 @@ class _Checker:
             self.fail(where, f"low {low} is above high {high}")
         if log and low <= 0:
             self.fail(f"{where}.low", f"a log range needs low > 0, got {low}")
-        if key in ESTIMATOR_PARAMS:
+        if key in self.task.params:
             for bound in (low, high):
                 self.check_params({key: int(bound) if kind == "int" else bound}, "space")
         if key in AUGMENT_PARAMS:

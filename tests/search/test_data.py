@@ -567,3 +567,73 @@ def test_dataset_is_frozen_and_its_repr_is_short():
     with pytest.raises(AttributeError):
         dataset.name = "other"
     assert repr(dataset) == "Dataset(name='digits', image_shape=(8, 8))"
+
+
+# ----------------------------------------------------------------------------
+# Regression: diabetes and numeric targets
+# ----------------------------------------------------------------------------
+
+def regression_rows(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 3))
+    return X, X @ [2.0, -1.0, 0.5] + 0.25  # non-integer targets: a classifier's loader refuses them
+
+
+def test_diabetes_is_bundled_raw_with_float_targets_and_a_fixed_test_split():
+    X_train, y_train, X_test, y_test, image_shape = load_arrays("diabetes")
+    X, y = sk_datasets.load_diabetes(return_X_y=True, scaled=False)
+    assert X_train.shape == (331, 10) and X_test.shape == (111, 10) and image_shape is None
+    assert y_train.dtype == np.float64 and X_train.dtype == np.float32
+    assert sorted(np.concatenate([y_train, y_test])) == sorted(y)  # every row once, targets as given
+    np.testing.assert_array_equal(load_arrays("diabetes")[3], y_test)  # the same split every time
+    assert X_train[:, 1].max() == 2  # the raw sex column (1 or 2), not sklearn's scaled default
+
+
+def test_a_regression_dataset_splits_without_stratifying_and_skips_the_class_checks():
+    data = load_dataset("diabetes", task="regression", validation_fraction=0.2, subset=200, test_subset=50)
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (160, 40, 50)
+    assert data.y_val.dtype == np.float64 and len(np.unique(data.y_train)) > 100
+    np.testing.assert_allclose(data.X_train.mean(axis=0), 0, atol=1e-5)  # features scaled
+
+
+def test_a_csv_with_a_numeric_target_is_a_regression_set(tmp_path):
+    X, y = regression_rows()
+    lines = ["a,b,c,target"] + [",".join(f"{v:.6f}" for v in (*row, t)) for row, t in zip(X, y)]
+    path = write_csv(tmp_path / "reg.csv", "\n".join(lines) + "\n")
+    X_train, y_train, X_test, y_test, _ = load_arrays("csv", path, task="regression")
+    assert y_train.dtype == np.float64 and len(y_test) == 8
+    np.testing.assert_allclose(np.sort(np.concatenate([y_train, y_test])), np.sort(y), atol=1e-5)
+    with pytest.raises(DataError, match="non-integer float labels.*set task: regression"):
+        load_arrays("csv", path)  # as a classification
+
+
+def test_a_non_numeric_csv_target_names_its_line(tmp_path):
+    X, y = regression_rows()
+    cells = [[f"{v:.4f}" for v in (*row, t)] for row, t in zip(X, y)]
+    cells[6][-1] = "high"
+    path = write_csv(tmp_path / "reg.csv", "".join(",".join(row) + "\n" for row in cells))
+    with pytest.raises(DataError, match=r"reg.csv line 7: target 'high' is not a finite number"):
+        load_dataset("csv", path, task="regression")
+
+
+def test_a_user_npz_with_numeric_targets_is_a_regression_set(tmp_path):
+    X, y = regression_rows()
+    np.savez(tmp_path / "reg.npz", X=X, y=y.reshape(-1, 1))
+    data = load_dataset("npz", tmp_path / "reg.npz", task="regression", validation_fraction=0.25)
+    assert data.y_train.dtype == np.float64 and len(data.y_train) + len(data.y_val) + len(data.y_test) == 40
+    y[3] = np.nan
+    np.savez(tmp_path / "bad.npz", X=X, y=y)
+    with pytest.raises(DataError, match=r"bad.npz\[y\] row 3: target nan is not a finite number"):
+        load_dataset("npz", tmp_path / "bad.npz", task="regression")
+
+
+@pytest.mark.parametrize("name, task, natural", [("diabetes", "classification", "regression"),
+                                                  ("digits", "regression", "classification")])
+def test_a_bundled_set_keeps_its_own_task(name, task, natural):
+    with pytest.raises(DataError, match=f"{name} is a {natural} dataset, not a {task} one"):
+        load_dataset(name, task=task)
+
+
+def test_an_unknown_task_is_refused():
+    with pytest.raises(DataError, match="unknown task 'ranking'"):
+        load_dataset("diabetes", task="ranking")

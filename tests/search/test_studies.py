@@ -20,12 +20,12 @@ from optuna.trial import FixedTrial
 from sklearn import datasets as sk_datasets
 from sklearn.exceptions import ConvergenceWarning
 
-from estimators import MLPClassifier
 from search import cli, service
 from search.data import DataError, load_arrays, load_dataset
 from search.report import report
 from search.space import Categorical, estimator_params
 from search.studyfile import QUICK_EPOCHS, QUICK_ROWS, QUICK_TRIALS, load_study
+from search.task import TASKS
 from tests.conftest import REPO
 from tests.search.test_data import write_cifar_folder
 
@@ -110,7 +110,7 @@ def test_every_study_file_loads(path):
 
 @pytest.mark.parametrize("path", STUDIES, ids=IDS)
 def test_every_configuration_trains_an_epoch_on_digits(path):
-    """The fixed settings with each space's first choice or lower bound fit on digits.
+    """The fixed settings with each space's first choice or lower bound fit on digits (diabetes for a regression).
 
     Catches settings the estimator refuses at fit time, for every study, even
     where its own data (CIFAR-10) is missing.
@@ -118,13 +118,14 @@ def test_every_configuration_trains_an_epoch_on_digits(path):
     spec = load_study(path)
     values = {name: (dim.labels[0] if isinstance(dim, Categorical) else
                      (int(dim.low) if dim.integer else dim.low)) for name, dim in spec.space}
-    data = load_dataset("digits", subset=200, validation_fraction=0.2)
+    small = "diabetes" if spec.task == "regression" else "digits"
+    data = load_dataset(small, subset=200, validation_fraction=0.2, task=spec.task)
     params = estimator_params(spec.space.suggest(FixedTrial(values)), spec.estimator, len(data.X_train))
     params["max_iter"] = 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MLPClassifier(**params, random_state=0).fit(data.X_train, data.y_train,
-                                                            validation_data=(data.X_val, data.y_val))
+        model = TASKS[spec.task].estimator(**params, random_state=0).fit(
+            data.X_train, data.y_train, validation_data=(data.X_val, data.y_val))
     assert len(model.history_) == 1
 
 
