@@ -109,15 +109,20 @@ def log_ticks(axis, low, high):
 # ---------------------------------------------------------------- trial figures
 
 
+def loss_panel(ax, epochs, history):
+    """Train and validation loss per epoch, on ``ax``."""
+    ax.plot(epochs, [r["train_loss"] for r in history], label="train")
+    if "val_loss" in history[0]:
+        ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
+    ax.set(xlabel="epoch", ylabel="loss", title="loss")
+
+
 @styled
 def curves(history, path, title=""):
     """Train and validation loss, and validation (and train) accuracy, per epoch."""
     epochs = [r["epoch"] for r in history]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw=SIDE_BY_SIDE)
-    loss_ax.plot(epochs, [r["train_loss"] for r in history], label="train")
-    if "val_loss" in history[0]:
-        loss_ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
-    loss_ax.set(xlabel="epoch", ylabel="loss", title="loss")
+    loss_panel(loss_ax, epochs, history)
     for key, name in (("train_accuracy", "train"), ("val_accuracy", "validation")):
         if key in history[0]:
             acc_ax.plot(epochs, [r[key] for r in history], label=name)
@@ -442,10 +447,7 @@ def regression_curves(history, path, title=""):
     """Train and validation loss (log scale), and validation R^2 (from ``R2_FLOOR`` up), per epoch."""
     epochs = [r["epoch"] for r in history]
     fig, (loss_ax, r2_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw=REGRESSION_CURVES_LAYOUT)
-    loss_ax.plot(epochs, [r["train_loss"] for r in history], label="train")
-    if "val_loss" in history[0]:
-        loss_ax.plot(epochs, [r["val_loss"] for r in history], label="validation")
-    loss_ax.set(xlabel="epoch", ylabel="loss", title="loss")
+    loss_panel(loss_ax, epochs, history)
     if all(np.isfinite(v) and v > 0 for line in loss_ax.lines for v in line.get_ydata()):
         loss_ax.set_yscale("log")
     if "val_r2" in history[0]:
