@@ -39,6 +39,16 @@ SMALL_STUDY = 4  # at most this many trials: their own logged figures are shown 
 CURVES = ("train_loss", "val_loss", "val_accuracy")
 
 
+def test_score(metrics_of):
+    """The test score a study reports, as (metric key, words): R^2 for a regression's, else accuracy.
+
+    ``metrics_of``: the metrics dicts of its runs.
+    """
+    if any("test_r2" in metrics for metrics in metrics_of):
+        return "test_r2", "test R^2"
+    return "test_accuracy", "test accuracy"
+
+
 class ReportError(ValueError):
     """Nothing to report on; the message is one line."""
 
@@ -335,7 +345,7 @@ def param_figure(trials, name, others, metric, path, log=False):
     grouped = 1 < len(groups) <= MAX_GROUPS
     if not grouped:
         groups = {"": trials}
-    panels = [("test_loss", "test loss"), ("test_accuracy", "test accuracy")]
+    panels = [("test_loss", "test loss"), test_score(t.metrics for t in trials)]
     if not any("test_loss" in t.metrics for t in trials):
         panels = [(metric, metric.replace("_", " "))]
     fig, axes = _subplots(len(panels), width=3.9, lines=len(groups))
@@ -474,8 +484,9 @@ def prelu_figure(client, trials, names, path):
 
 
 def trials_section(trials, names, metric, several_parents):
+    score, score_words = test_score(t.metrics for t in trials)
     header = ["trial"] + (["invocation"] if several_parents else []) + ["stage", "state"] + names + [
-        "epochs", metric, f"{metric} std", "test accuracy", "test loss", "fail reason"]
+        "epochs", metric, f"{metric} std", score_words, "test loss", "fail reason"]
     rows = []
     for t in trials:
         epochs = t.histories.get("train_loss")
@@ -485,7 +496,7 @@ def trials_section(trials, names, metric, several_parents):
             + [str(len(epochs)) if epochs else "-",
                final_value(t, metric) if t.state == "COMPLETE" else None,
                t.metrics.get(f"{metric}_std") if t.state == "COMPLETE" else None,
-               t.metrics.get("test_accuracy"), t.metrics.get("test_loss"),
+               t.metrics.get(score), t.metrics.get("test_loss"),
                t.fail_reason if t.state in ("FAIL", "PRUNED") else ""])
     return table(header, rows)
 
@@ -580,18 +591,22 @@ def header_section(name, parents, trials, names, metric, direction, optuna_summa
     space = {k[6:]: v for k, v in params.items() if k.startswith("space.")}
     if space:
         lines.append("- searched: " + ", ".join(f"{k} {v}" for k, v in space.items()))
+    score, score_words = test_score([t.metrics for t in trials] + [p.data.metrics for p in parents])
     complete = [t for t in trials if t.state == "COMPLETE" and final_value(t, metric) is not None]
     if complete:
         pick = max if direction == "maximize" else min
         best = pick(complete, key=lambda t: final_value(t, metric))
         lines.append(f"- best trial: {best.number} ({best.label(names)}), "
-                     f"{metric} {fmt(final_value(best, metric))}, test accuracy "
-                     f"{fmt(best.metrics.get('test_accuracy'))}, test loss {fmt(best.metrics.get('test_loss'))}")
-    refit = next((p for p in reversed(parents) if "test_accuracy" in p.data.metrics), None)
-    if refit is not None:
-        lines.append(f"- best refit on train + validation (run `{refit.info.run_id}`): test accuracy "
-                     f"{fmt(refit.data.metrics['test_accuracy'])}, test loss "
-                     f"{fmt(refit.data.metrics.get('test_loss'))}")
+                     f"{metric} {fmt(final_value(best, metric))}, {score_words} "
+                     f"{fmt(best.metrics.get(score))}, test loss {fmt(best.metrics.get('test_loss'))}")
+    champion = next((p for p in reversed(parents) if score in p.data.metrics), None)
+    if champion is not None:
+        source = champion.data.tags.get("champion_source", "refit")
+        which = ("best refit on train + validation" if source == "refit"
+                 else f"registered model ({source})")
+        lines.append(f"- {which} (run `{champion.info.run_id}`): {score_words} "
+                     f"{fmt(champion.data.metrics[score])}, test loss "
+                     f"{fmt(champion.data.metrics.get('test_loss'))}")
     return "\n".join(lines)
 
 

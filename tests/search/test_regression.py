@@ -219,3 +219,15 @@ CSV_REGRESSION = {**REGRESSION_STUDY, "task": "regression", "dataset": {"name": 
 def test_bad_regression_input_is_one_line_exit_2_and_writes_nothing(workdir, capsys, study, files, expect):
     check_bad_input(workdir, capsys, yaml.safe_dump(study), [], files, None, expect)
     assert not [name for name in STORE_NAMES if (workdir / name).exists()]
+
+
+def test_the_report_of_a_regression_study_scores_r2_not_accuracy(champion, tmp_path):
+    from search import report
+
+    text = report.report("reg", tracking_uri=champion.uri, out_dir=tmp_path).read_text()
+    header = text.split("## Trials")[0]
+    assert "test accuracy" not in text
+    assert "test R^2" in text.split("## Trials")[1].split("\n\n")[1]  # the trial table's column
+    which = ("best refit on train + validation" if champion.parent.data.tags["champion_source"] == "refit"
+             else f"registered model ({champion.parent.data.tags['champion_source']})")
+    assert f"- {which} (run `{champion.parent.info.run_id}`): test R^2 " in header
