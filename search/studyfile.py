@@ -15,7 +15,6 @@ from pathlib import Path
 import yaml
 from sklearn.utils._param_validation import InvalidParameterError
 
-from estimators import MLPClassifier
 from estimators.augment import AUGMENT_KEYS, check_augment
 
 from .data import DATASETS, SCALINGS
@@ -24,8 +23,6 @@ from .task import TASKS, default_task, fixed_task
 
 SAMPLERS = ("tpe", "random", "grid", "qmc")
 PRUNERS = ("median", "hyperband", "none")
-METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
-ESTIMATOR_PARAMS = set(MLPClassifier().get_params()) - {"callbacks"}
 # Study-level names that stand for estimator parameters: lambda is the
 # seeds' per-sample L2 coefficient (alpha = 2 * batch_size * lambda); depth
 # and width build hidden_layer_sizes; augment_<key> is one entry of augment.
