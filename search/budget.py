@@ -31,9 +31,26 @@ class QueueOnly:
     """
 
     def create_new_trial(self, study_id, template_trial=None):
-        if template_trial is None:
-            raise BudgetSpent("no queued trial is left")
+        _queued(template_trial)
         return super().create_new_trial(study_id, template_trial)
+
+
+class QueueOnlyRDB(QueueOnly):
+    """:class:`QueueOnly` for an RDB storage.
+
+    Optuna wraps an RDB storage in its ``_CachedStorage``, which creates trials
+    through ``_create_new_trial``, not ``create_new_trial``: guarding only the
+    latter let a worker that found the queue empty make a trial past the budget.
+    """
+
+    def _create_new_trial(self, study_id, template_trial=None):
+        _queued(template_trial)
+        return super()._create_new_trial(study_id, template_trial)
+
+
+def _queued(template_trial):
+    if template_trial is None:
+        raise BudgetSpent("no queued trial is left")
 
 
 def retried_number(trial):

@@ -17,7 +17,7 @@ from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from sqlalchemy.engine import make_url
 
 from . import journal
-from .budget import QueueOnly
+from .budget import QueueOnly, QueueOnlyRDB
 from .secrets import mask, reason as _reason
 from .storefiles import folder_lock, sqlite_path_problem
 
@@ -108,7 +108,7 @@ class QueuedJournalStorage(QueueOnly, JournalStorage):
     """A journal storage whose workers only take queued trials (see :mod:`search.budget`)."""
 
 
-class QueuedRDBStorage(QueueOnly, RDBStorage):
+class QueuedRDBStorage(QueueOnlyRDB, RDBStorage):
     """An RDB storage whose workers only take queued trials (see :mod:`search.budget`)."""
 
 

@@ -1,6 +1,7 @@
 """Tests for search.budget: every budget met exactly; retries always run; dead trials found outside optimize."""
 
 import sqlite3
+import uuid
 
 import optuna
 import pytest
@@ -9,6 +10,7 @@ from optuna.trial import TrialState
 from search import cli, objective, service
 from search.budget import BudgetSpent
 from search.storage import open_storage
+from tests.conftest import postgres_url
 
 
 def study_of(name, storage):
@@ -91,11 +93,18 @@ def test_a_dead_running_trial_is_recovered_with_its_reason_when_the_budget_looks
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
 
 
-def test_a_queue_only_storage_never_creates_a_trial_of_its_own(tmp_path):
-    storage = open_storage(f"journal:{tmp_path}/o.journal", queue_only=True)
-    study = optuna.create_study(study_name="q", storage=storage)
+@pytest.mark.parametrize("kind", ["journal", "sqlite", "postgresql"])
+def test_a_queue_only_storage_never_creates_a_trial_of_its_own(tmp_path, kind):
+    # On RDB, Optuna wraps the storage in its _CachedStorage, which creates trials through
+    # _create_new_trial, not create_new_trial: a fifth worker got a 101st trial that way.
+    url = {"journal": f"journal:{tmp_path}/o.journal", "sqlite": f"sqlite:///{tmp_path}/o.db",
+           "postgresql": postgres_url()}[kind]
+    storage = open_storage(url, queue_only=True)
+    study = optuna.create_study(study_name=f"q-{uuid.uuid4().hex[:8]}", storage=storage)
     study.add_trial(optuna.trial.create_trial(state=TrialState.WAITING))
     study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
     with pytest.raises(BudgetSpent):
         study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
     assert len(study.trials) == 1
+    if kind == "postgresql":
+        optuna.delete_study(study_name=study.study_name, storage=url)

@@ -117,10 +117,7 @@ def wait_for_running_trial(name, storage, timeout=120):
     raise AssertionError("no trial started")
 
 
-@pytest.fixture(params=["journal", pytest.param("postgresql", marks=pytest.mark.xfail(
-    reason="known bug, issue 14 open: on PostgreSQL, run after the journal variant in one pytest "
-           "process, 101 trials complete for a budget of 100 (none a retry); cause not found yet",
-    strict=False))])
+@pytest.fixture(params=["journal", "postgresql"])
 def storage(request, tmp_path):
     if request.param == "journal":
         return f"journal:{tmp_path}/optuna.journal"
