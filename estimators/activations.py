@@ -118,7 +118,11 @@ class ReLU(LeakyReLU):
 
 
 class PReLU(Activation):
-    """Leaky ReLU whose slope is learned: one per layer or one per unit."""
+    """Leaky ReLU whose slope is learned: one per layer or one per unit.
+
+    ``slope`` is the initial value; the learned ones are ``slopes`` (and their
+    gradient ``slopes_grad``), never ``alpha``, which is the L2 penalty.
+    """
 
     def __init__(self, slope=0.01, per="layer"):
         self.slope = slope
@@ -126,27 +130,31 @@ class PReLU(Activation):
 
     def build(self, n_units, dtype):
         shape = (n_units,) if self.per == "unit" else (1,)
-        self.alpha = np.full(shape, self.slope, dtype=dtype)
-        self.alpha_grad = np.zeros_like(self.alpha)
-        self.params, self.grads = (self.alpha,), (self.alpha_grad,)
+        self.slopes = np.full(shape, self.slope, dtype=dtype)
+        self.slopes_grad = np.zeros_like(self.slopes)
+        self.params, self.grads = (self.slopes,), (self.slopes_grad,)
         self.param_names = ("slope",)
 
     def __setstate__(self, state):
+        # Models pickled before the rename stored the learned slopes as 'alpha'.
+        for old, new in (("alpha", "slopes"), ("alpha_grad", "slopes_grad")):
+            if old in state:
+                state[new] = state.pop(old)
         self.__dict__.update(state)  # as Dense's
-        if hasattr(self, "alpha"):
-            self.params, self.grads = (self.alpha,), (self.alpha_grad,)
+        if hasattr(self, "slopes"):
+            self.params, self.grads = (self.slopes,), (self.slopes_grad,)
 
     def forward(self, x, training=True):
         self._x_negative = np.minimum(x, 0)
-        # x + (alpha - 1) * min(x, 0) is x on the positive side and alpha*x below.
-        x += (self.alpha - 1) * self._x_negative
+        # x + (slope - 1) * min(x, 0) is x on the positive side and slope * x below.
+        x += (self.slopes - 1) * self._x_negative
         return x
 
     def backward(self, grad):
         slope_grad = (grad * self._x_negative).sum(axis=0)
-        self.alpha_grad[...] = slope_grad if self.per == "unit" else slope_grad.sum()
+        self.slopes_grad[...] = slope_grad if self.per == "unit" else slope_grad.sum()
         negative = self._x_negative < 0
-        grad *= np.where(negative, self.alpha, 1).astype(grad.dtype, copy=False)
+        grad *= np.where(negative, self.slopes, 1).astype(grad.dtype, copy=False)
         return grad
 
     def __repr__(self):

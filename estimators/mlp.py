@@ -319,7 +319,8 @@ class BaseMLP(BaseEstimator):
         rng = self._noise_source() if self.dropout else None
         self._network = Network(
             self.coefs_, self.intercepts_, self.out_activation_, self.activation,
-            self.slope, self.prelu_per, self.batch_norm, self.dropout, rng,
+            slope=self.slope, prelu_per=self.prelu_per, batch_norm=self.batch_norm,
+            dropout=self.dropout, rng=rng,
         )
         self._network_options = self._layer_options()
         self._best_state = None  # early stopping's best weights, for these layers

@@ -6,11 +6,11 @@ Batch norm before or after the activation is only the order of that list, so
 
 import numpy as np
 
-from .activations import make_activation
+from .activations import PReLU, make_activation
 from .layers import OUTPUTS, BatchNorm, Dense, Dropout
 
 
-def hidden_block(units, activation, batch_norm, dropout, dtype, rng, slope, prelu_per):
+def hidden_block(units, activation, *, slope, prelu_per, batch_norm, dropout, dtype, rng):
     """The layers that follow a hidden Dense layer, in order."""
     act = make_activation(activation, slope=slope, prelu_per=prelu_per)
     act.build(units, dtype)
@@ -39,7 +39,7 @@ class Network:
         Source of dropout masks.
     """
 
-    def __init__(self, coefs, intercepts, output, activation="relu", slope=0.01,
+    def __init__(self, coefs, intercepts, output, activation="relu", *, slope=0.01,
                  prelu_per="layer", batch_norm=None, dropout=0.0, rng=None):
         dtype = coefs[0].dtype
         last = len(coefs) - 1
@@ -51,8 +51,9 @@ class Network:
         self.layers = []
         for dense in self.dense[:-1]:
             self.layers.append(dense)
-            self.layers += hidden_block(dense.coef.shape[1], activation, batch_norm,
-                                        dropout, dtype, rng, slope, prelu_per)
+            self.layers += hidden_block(dense.coef.shape[1], activation, slope=slope,
+                                        prelu_per=prelu_per, batch_norm=batch_norm,
+                                        dropout=dropout, dtype=dtype, rng=rng)
         self.layers.append(self.dense[-1])
         self.output = OUTPUTS[output]()
         self.params = [p for layer in self.layers for p in layer.params]
@@ -154,7 +155,7 @@ class Network:
 
     def prelu_slopes(self):
         """The learned slopes of each PReLU layer (a copy)."""
-        return [layer.alpha.copy() for layer in self.layers if hasattr(layer, "alpha")]
+        return [layer.slopes.copy() for layer in self.layers if isinstance(layer, PReLU)]
 
     def state(self):
         """Every learned array, trained or running statistic."""

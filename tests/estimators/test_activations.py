@@ -108,20 +108,20 @@ def test_backward_matches_numeric_derivative(name, slope):
 @pytest.mark.parametrize("per, shape", [("layer", (1,)), ("unit", (23,))])
 def test_prelu_slope_gradient(per, shape):
     layer, _ = forward("prelu", GRID, slope=0.2, per=per)
-    assert layer.alpha.shape == shape
+    assert layer.slopes.shape == shape
     assert layer.param_names == ("slope",)
-    assert layer.params[0] is layer.alpha and layer.grads[0] is layer.alpha_grad
+    assert layer.params[0] is layer.slopes and layer.grads[0] is layer.slopes_grad
     upstream = np.random.default_rng(2).normal(size=GRID.shape)
     layer.backward(upstream.copy())
     per_unit = (upstream * np.minimum(GRID, 0)).sum(axis=0)
     expected = per_unit if per == "unit" else [per_unit.sum()]
-    np.testing.assert_allclose(layer.alpha_grad, expected, rtol=1e-12)
+    np.testing.assert_allclose(layer.slopes_grad, expected, rtol=1e-12)
 
 
 def test_prelu_per_unit_uses_each_units_slope():
     layer = make_activation("prelu", slope=0.5, prelu_per="unit")
     layer.build(3, np.float64)
-    layer.alpha[:] = [0.5, -1.0, 2.0]
+    layer.slopes[:] = [0.5, -1.0, 2.0]
     y = layer.forward(np.array([[-1.0, -1.0, -1.0], [1.0, 2.0, 3.0]]))
     np.testing.assert_array_equal(y, [[-0.5, 1.0, -2.0], [1.0, 2.0, 3.0]])
 
@@ -228,9 +228,9 @@ def test_make_activation_deep_copies_instances():
     assert first is not original and second is not first
     first.build(4, np.float64)
     second.build(4, np.float64)
-    first.alpha[:] = 9.0
-    assert np.all(second.alpha == 0.2)
-    assert not hasattr(original, "alpha"), "building a copy must not touch the user's instance"
+    first.slopes[:] = 9.0
+    assert np.all(second.slopes == 0.2)
+    assert not hasattr(original, "slopes"), "building a copy must not touch the user's instance"
 
 
 def test_instance_activation_layers_do_not_share_state(small_digits):
@@ -254,5 +254,21 @@ def test_deepcopy_of_built_prelu_is_independent():
     layer = make_activation("prelu", slope=0.1, prelu_per="unit")
     layer.build(3, np.float32)
     twin = copy.deepcopy(layer)
-    twin.alpha += 1
-    np.testing.assert_array_equal(layer.alpha, np.full(3, 0.1, np.float32))
+    twin.slopes += 1
+    np.testing.assert_array_equal(layer.slopes, np.full(3, 0.1, np.float32))
+
+
+def test_a_prelu_pickled_with_its_old_alpha_name_loads_as_slopes():
+    # Models registered before the rename stored PReLU's learned slopes as 'alpha'.
+    layer = make_activation("prelu", slope=0.1, prelu_per="unit")
+    layer.build(3, np.float64)
+    state = dict(layer.__dict__)
+    state["alpha"], state["alpha_grad"] = state.pop("slopes"), state.pop("slopes_grad")
+    state["alpha"][:] = [0.5, -1.0, 2.0]
+    old = object.__new__(type(layer))
+    old.__setstate__(state)
+    assert not hasattr(old, "alpha")
+    np.testing.assert_array_equal(old.slopes, [0.5, -1.0, 2.0])
+    assert old.params[0] is old.slopes and old.grads[0] is old.slopes_grad
+    out = old.forward(np.array([[-1.0, -1.0, -1.0]]))
+    np.testing.assert_array_equal(out, [[-0.5, 1.0, -2.0]])

@@ -17,8 +17,8 @@ def make_network(activation="relu", batch_norm=None, dropout=0.0, sizes=(5, 7, 6
     coefs = [(rng.normal(size=(a, b)) * 0.6).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
     intercepts = [(rng.normal(size=b) * 0.2).astype(dtype) for b in sizes[1:]]
     noise = np.random.default_rng(seed + 1)
-    net = Network(coefs, intercepts, output, activation, slope, prelu_per, batch_norm,
-                  dropout, noise)
+    net = Network(coefs, intercepts, output, activation, slope=slope, prelu_per=prelu_per,
+                  batch_norm=batch_norm, dropout=dropout, rng=noise)
     return net, coefs, intercepts, noise
 
 
