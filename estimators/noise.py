@@ -2,10 +2,19 @@
 
 Drawing the noise costs more than training a small network: seed 001's
 3072-50-50-10 CIFAR-10 network sees 3072 fresh normals per sample, and NumPy's
-float32 ziggurat takes a few nanoseconds each on one core. The draw for the
-next batch runs on a worker thread (NumPy's random fills release the GIL)
-while the current batch trains, so it overlaps the training's one-core parts
-(Python, elementwise passes) instead of adding to them.
+float32 ziggurat takes a few nanoseconds each on one core. Two things make it
+cheap:
+
+- Each normal is one of 65,536 equally likely values, the normal quantiles at
+  the midpoints ``(k + 1/2) / 65536``, picked by 16 random bits: four normals
+  from each 64-bit word of the bit generator and one table lookup each, about
+  a third of the ziggurat's time. The values have the Gaussian's distribution
+  to within 1/65536 in CDF (a Kolmogorov distance no test of a training run
+  can see), variance 1 - 1e-5, and tails cut at 4.32 sigma (a true Gaussian
+  goes past it once in 65,000 draws).
+- The draw for the next batch runs on a worker thread (the lookup releases
+  the GIL) while the current batch trains, so it overlaps the training's
+  one-core parts (Python, elementwise passes) instead of adding to them.
 
 The noise stays honest and reproducible: every batch gets its own fresh
 draw, in the order of the batches, from one generator that only the worker
@@ -17,6 +26,10 @@ and no thread left running.
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from scipy.special import ndtri
+
+# The normal quantiles at the midpoints of 65,536 equal slices of probability.
+NORMAL_TABLE = ndtri((np.arange(2**16) + 0.5) / 2**16)
 
 
 def batch_sizes(n_samples, batch_size):
@@ -47,15 +60,19 @@ class GaussianNoise:
 
     def __init__(self, scale, rng):
         self.scale, self.rng = scale, rng
+        self._tables = {}
 
     def epoch(self, n_samples, n_features, batch_size, dtype):
         """An iterator-like callable for one epoch: ``add(X_batch)`` per batch, in order."""
         return _EpochNoise(self, batch_sizes(n_samples, batch_size), n_features, np.dtype(dtype))
 
     def draw(self, out):
-        """Fill ``out`` with ``scale * N(0, 1)`` (on whichever thread calls it)."""
-        self.rng.standard_normal(out=out, dtype=out.dtype.type)
-        out *= out.dtype.type(self.scale)
+        """Fill ``out`` (C-contiguous) with ``scale * N(0, 1)`` (on whichever thread calls it)."""
+        table = self._tables.get(out.dtype)
+        if table is None:  # the table scaled once, in the batch's dtype
+            table = self._tables[out.dtype] = (self.scale * NORMAL_TABLE).astype(out.dtype)
+        words = self.rng.bit_generator.random_raw(-(-out.size // 4))
+        np.take(table, words.view(np.uint16)[:out.size], out=out.reshape(-1))
         return out
 
 

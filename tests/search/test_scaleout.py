@@ -276,7 +276,7 @@ def every_byte_written(folder, out, err, postgres=None):
     return b"\n".join(chunks)
 
 
-def test_passwords_never_reach_what_is_written(tmp_path):
+def test_passwords_never_reach_what_is_written(tmp_path, mlflow_server):
     url = postgres_url()
     secret = SPECIAL_PASSWORD + uuid.uuid4().hex[:6]
     with_password = url.replace("postgres@", f"postgres:{secret}@", 1)
@@ -284,7 +284,7 @@ def test_passwords_never_reach_what_is_written(tmp_path):
         pytest.skip(f"cannot put a password into {url}")
     http_secret = "h77p-" + uuid.uuid4().hex[:6]
     port = free_port()
-    server = start_mlflow_server(tmp_path, port)
+    server = mlflow_server(port)
     name = f"secret-{uuid.uuid4().hex[:8]}"
     path = write(tmp_path, name, **{**FAST, "artifacts": {}, "register": True}, n_trials=2)
     command = [sys.executable, "-m", "search", "run", str(path), "--storage", with_password,
@@ -293,8 +293,7 @@ def test_passwords_never_reach_what_is_written(tmp_path):
         result = subprocess.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
                                 capture_output=True, text=True, timeout=600)
     finally:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
+        stop_server(server)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "search:***@127.0.0.1" in result.stdout  # the URI is shown, masked
     written = every_byte_written(tmp_path, result.stdout, result.stderr, url)
@@ -303,40 +302,59 @@ def test_passwords_never_reach_what_is_written(tmp_path):
     optuna.delete_study(study_name=name, storage=url)
 
 
-def start_mlflow_server(folder, port):
-    """``mlflow server`` on 127.0.0.1 with a SQLite backend in ``folder``, once it answers."""
-    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1", "--backend-store-uri", f"sqlite:///{folder}/server.db",
-               "--artifacts-destination", str(folder / "artifacts")]
-    server = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    client = MlflowClient(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            client.search_experiments(max_results=1)
-            return server
-        except Exception:
-            time.sleep(0.5)
-    os.killpg(server.pid, signal.SIGKILL)
-    raise AssertionError("mlflow server did not start in 120 s")
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """``mlflow_server(port)`` starts ``mlflow server`` (SQLite backend in tmp_path) once it answers.
+
+    Its whole process group (uvicorn, the job runner, huey consumers) is killed
+    at teardown too, whatever the test did, so no server outlives a failed test.
+    """
+    servers = []
+
+    def start(port):
+        command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", "1", "--backend-store-uri", f"sqlite:///{tmp_path}/server.db",
+                   "--artifacts-destination", str(tmp_path / "artifacts")]
+        server = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        servers.append(server)
+        client = MlflowClient(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                client.search_experiments(max_results=1)
+                return server
+            except Exception:
+                time.sleep(0.5)
+        raise AssertionError("mlflow server did not start in 120 s")
+
+    yield start
+    for server in servers:
+        stop_server(server)
 
 
-def test_a_tracking_server_lost_mid_study_fails_the_trial_with_its_reason(tmp_path):
+def stop_server(server):
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # already stopped by the test
+    server.wait()
+
+
+def test_a_tracking_server_lost_mid_study_fails_the_trial_with_its_reason(tmp_path, mlflow_server):
     port, storage = free_port(), f"journal:{tmp_path}/optuna.journal"
     secret = "pw-" + uuid.uuid4().hex[:8]  # the server takes no password: it must only never be shown
     uri = f"http://search:{secret}@127.0.0.1:{port}"
     # Long enough that the kill lands while the first trial trains, not between two trials.
     path = write(tmp_path, "lost", **{**SLOW, "epochs": 30}, n_trials=3)
-    server = start_mlflow_server(tmp_path, port)
+    server = mlflow_server(port)
     command = [sys.executable, "-m", "search", "run", str(path), "--storage", storage, "--tracking-uri", uri]
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         wait_for_running_trial("lost", storage)
-        os.killpg(server.pid, signal.SIGKILL)  # the server dies while a trial trains
-        server.wait()
+        stop_server(server)  # the server dies while a trial trains
         out, err = process.communicate(timeout=600)
     finally:
         process.kill()
@@ -346,16 +364,13 @@ def test_a_tracking_server_lost_mid_study_fails_the_trial_with_its_reason(tmp_pa
     assert len(failed) == 1 and "could not log to MLflow run" in failed[0].user_attrs["fail_reason"]
     assert secret.encode() not in every_byte_written(tmp_path, out, err)
 
-    server = start_mlflow_server(tmp_path, port)
-    try:
-        result = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True,
-                                timeout=600)
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert secret.encode() not in every_byte_written(tmp_path, result.stdout, result.stderr)
-        client = MlflowClient(uri)
-        runs = client.search_runs([client.get_experiment_by_name("lost").experiment_id])
-    finally:
-        os.killpg(server.pid, signal.SIGKILL)
+    mlflow_server(port)
+    result = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert secret.encode() not in every_byte_written(tmp_path, result.stdout, result.stderr)
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("lost").experiment_id])
     assert len(load("lost", storage).trials) == 3
     assert not [r for r in runs if r.info.status == "RUNNING"]
     lost = [r for r in runs if r.info.run_id == failed[0].user_attrs["mlflow_run_id"]]
