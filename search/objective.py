@@ -15,7 +15,7 @@ from threadpoolctl import ThreadpoolController
 
 from estimators import DivergenceError
 
-from . import lifeline, plots, regression, tracking
+from . import lifeline, names, plots, regression, tracking
 from .secrets import mask
 from .space import estimator_params
 from .task import TASKS
@@ -67,7 +67,7 @@ class Objective:
             return self._run(trial)
         except tracking.TrackingError as error:
             # MLflow went away: Optuna keeps why, and the trial's run is closed when the study resumes.
-            trial.set_user_attr("fail_reason", mask(str(error)))
+            trial.set_user_attr(names.FAIL_REASON, mask(str(error)))
             raise
 
     def _run(self, trial):
@@ -77,19 +77,19 @@ class Objective:
         values = space.suggest(trial)
         params = self.params(values)
         # Each attribute is a storage write: keep to what resuming and reporting need.
-        trial.set_user_attr("stage", stage)
-        trial.set_user_attr("worker", self.worker)
-        trial.set_user_attr("ranges", space.describe())
-        if trial.user_attrs.get("fail_reason"):
-            trial.set_user_attr("fail_reason", "")  # a retried trial inherits its original's
+        trial.set_user_attr(names.STAGE, stage)
+        trial.set_user_attr(names.WORKER, self.worker)
+        trial.set_user_attr(names.RANGES, space.describe())
+        if trial.user_attrs.get(names.FAIL_REASON):
+            trial.set_user_attr(names.FAIL_REASON, "")  # a retried trial inherits its original's
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
-                                          trial.number, {"stage": str(stage)})
-        logged = {**values, **params, "stage": stage, "trial_number": trial.number}
+                                          trial.number, {names.STAGE: str(stage)})
+        logged = {**values, **params, names.STAGE: stage, names.TRIAL_NUMBER: trial.number}
         ranges = {f"range.{name}": text for name, text in space.describe().items()}
         started = time.perf_counter()
         models, histories = [], []
         try:  # from here on, however the trial ends, its run is ended with it
-            trial.set_user_attr("mlflow_run_id", run_id)
+            trial.set_user_attr(names.MLFLOW_RUN_ID, run_id)
             tracking.log_batch(self.client, run_id, params=tracking.params_of(logged),
                                tags=tracking.tags_of(ranges))
             prunes = self.spec.pruner["name"] != "none"  # each report is a storage write
@@ -102,13 +102,13 @@ class Objective:
             self.finish(run_id, histories + [self._partial(models)], "PRUNED", "KILLED", str(pruned))
             raise
         except DivergenceError as error:
-            trial.set_user_attr("fail_reason", mask(str(error)))
+            trial.set_user_attr(names.FAIL_REASON, mask(str(error)))
             self.finish(run_id, histories + [list(error.history)], "FAIL", "FAILED", str(error))
             raise
         except BaseException as error:
             # Ctrl-C, SIGTERM, a bug: the run must not stay RUNNING.
             reason = mask(f"{type(error).__name__}: {error}")
-            trial.set_user_attr("fail_reason", reason)
+            trial.set_user_attr(names.FAIL_REASON, reason)
             self.finish(run_id, histories, "FAIL",
                         "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED", reason)
             raise
@@ -152,7 +152,7 @@ class Objective:
         summary[f"{self.spec.metric}_mean"] = summary.pop(self.spec.metric)
         metrics = tracking.metrics_of(models[0].history_) + tracking.summary_metrics(summary)
         tracking.log_batch(self.client, run_id, metrics=metrics,
-                           tags=tracking.tags_of({"optuna.state": "COMPLETE"}))
+                           tags=tracking.tags_of({names.OPTUNA_STATE: "COMPLETE"}))
         if self.spec.artifacts.get("trial_plots", True):
             self.log_trial_plots(run_id, trial.number, models[0])
         tracking.end_run(self.client, run_id, "FINISHED")
@@ -173,8 +173,8 @@ class Objective:
         metrics = tracking.metrics_of(histories[0]) if histories and histories[0] else []
         try:
             tracking.log_batch(self.client, run_id, metrics=metrics, tags=tracking.tags_of(
-                {"optuna.state": state, "fail_reason" if state == "FAIL" else "prune_reason": reason,
-                 tracking.NOTE: f"{state}: {reason}"}))
+                {names.OPTUNA_STATE: state, names.FAIL_REASON if state == "FAIL" else names.PRUNE_REASON: reason,
+                 names.NOTE: f"{state}: {reason}"}))
         finally:
             tracking.end_run(self.client, run_id, status)
 

@@ -25,6 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
+from .names import STAGE  # noqa: E402
+
 DPI = 100
 STYLE = {
     "figure.facecolor": "white", "axes.facecolor": "white", "savefig.facecolor": "white",
@@ -278,7 +280,7 @@ def _finished(study):
 
 
 def _stage_of(trial):
-    return int(trial.user_attrs.get("stage", 1))
+    return int(trial.user_attrs.get(STAGE, 1))
 
 
 @styled

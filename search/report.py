@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tracking
+from . import names, tracking
 from .studyfile import load_study
 
 REPORT_FILE = "report.md"
@@ -106,7 +106,7 @@ def find_parents(client, name):
         experiment_ids = [experiment.experiment_id]
     else:
         experiment_ids = [e.experiment_id for e in client.search_experiments()]
-    parents = _search_all(client, experiment_ids, f"tags.study = {_quoted(name)}",
+    parents = _search_all(client, experiment_ids, f"tags.{names.STUDY} = {_quoted(name)}",
                           order_by=["attributes.start_time ASC"]) if experiment_ids else []
     if not parents:
         raise ReportError(f"no MLflow runs of study {name!r} at {tracking.mask_password(client.tracking_uri)} "
@@ -119,18 +119,18 @@ def find_trials(client, parents, searched):
     trials = []
     for index, parent in enumerate(parents):
         children = _search_all(client, [parent.info.experiment_id],
-                               f"tags.mlflow.parentRunId = {_quoted(parent.info.run_id)}")
+                               f"tags.{names.PARENT_RUN} = {_quoted(parent.info.run_id)}")
         for run in children:
             params, tags = run.data.params, run.data.tags
-            number = params.get("trial_number") or run.info.run_name.rpartition("-")[2]
-            state = tags.get("optuna.state") or {"RUNNING": "RUNNING", "FINISHED": "COMPLETE"}.get(
+            number = params.get(names.TRIAL_NUMBER) or run.info.run_name.rpartition("-")[2]
+            state = tags.get(names.OPTUNA_STATE) or {"RUNNING": "RUNNING", "FINISHED": "COMPLETE"}.get(
                 run.info.status, "FAIL")
             trials.append(Trial(
                 run_id=run.info.run_id, number=int(number) if str(number).isdigit() else -1,
-                parent=index, state=state, stage=params.get("stage", "-"),
+                parent=index, state=state, stage=params.get(names.STAGE, "-"),
                 params={k: params[k] for k in searched if k in params},
                 metrics=dict(run.data.metrics),
-                fail_reason=tags.get("fail_reason", "") or tags.get("prune_reason", "")))
+                fail_reason=tags.get(names.FAIL_REASON, "") or tags.get(names.PRUNE_REASON, "")))
     return sorted(trials, key=lambda t: (t.number, t.parent))
 
 
@@ -159,12 +159,12 @@ def merge_optuna(trials, storage, name):
         study = optuna.load_study(study_name=name, storage=open_storage(storage))
     except KeyError:
         return f"the Optuna storage has no study {name!r}"
-    by_run = {t.user_attrs.get("mlflow_run_id"): t for t in study.get_trials(deepcopy=False)}
+    by_run = {t.user_attrs.get(names.MLFLOW_RUN_ID): t for t in study.get_trials(deepcopy=False)}
     for trial in trials:
         frozen = by_run.get(trial.run_id)
         if frozen is not None:
             trial.state = frozen.state.name
-            trial.fail_reason = frozen.user_attrs.get("fail_reason") or trial.fail_reason
+            trial.fail_reason = frozen.user_attrs.get(names.FAIL_REASON) or trial.fail_reason
     counts = {}
     for frozen in study.get_trials(deepcopy=False):
         counts[frozen.state.name] = counts.get(frozen.state.name, 0) + 1
@@ -601,7 +601,7 @@ def header_section(name, parents, trials, names, metric, direction, optuna_summa
                      f"{fmt(best.metrics.get(score))}, test loss {fmt(best.metrics.get('test_loss'))}")
     champion = next((p for p in reversed(parents) if score in p.data.metrics), None)
     if champion is not None:
-        source = champion.data.tags.get("champion_source", "refit")
+        source = champion.data.tags.get(names.CHAMPION_SOURCE, "refit")
         which = ("best refit on train + validation" if source == "refit"
                  else f"registered model ({source})")
         lines.append(f"- {which} (run `{champion.info.run_id}`): {score_words} "

@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from estimators import DivergenceError, propagate_interrupts
 
-from . import budget, tracking
+from . import budget, names, tracking
 from .data import load_dataset
 from .objective import FIGURES, Objective
 from .progress import Progress
@@ -27,7 +27,6 @@ from .storage import (StorageError, beside_tracking, check_url, describe, exists
                       retry_trial)
 from .studyfile import load_study
 
-STUDY_FILE_ATTR = "study_file"
 HEARTBEAT_STOPPED = "its worker stopped sending heartbeats"
 
 
@@ -54,7 +53,7 @@ class StagePlan:
     def stage_of(self, trials, number):
         original = retried_number(trials[number])
         if original is not None:
-            return max(0, trials[original].user_attrs.get("stage", 1) - 1)  # stages are numbered from 1
+            return max(0, trials[original].user_attrs.get(names.STAGE, 1) - 1)  # stages are numbered from 1
         retried = retried_numbers(trials)
         return self.stage_at(sum(1 for t in trials if t.number < number and t.number not in retried))
 
@@ -122,7 +121,7 @@ def load_data(spec):
 def _close_dead_trial_run(tracking_uri):
     """Heartbeat callback: a dead trial's MLflow run is ended as FAILED before the retry."""
     def close(study, trial):
-        run_id = trial.user_attrs.get("mlflow_run_id")
+        run_id = trial.user_attrs.get(names.MLFLOW_RUN_ID)
         if run_id:
             tracking.fail_run(tracking.MlflowClient(tracking_uri), run_id, HEARTBEAT_STOPPED)
     return close
@@ -145,8 +144,8 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
     Returns the number of trials this worker ran.
     """
     plan = StagePlan(spec)
-    objective = Objective(spec, data, plan, client, study.user_attrs["experiment_id"],
-                          study.user_attrs["parent_run_id"], worker=worker_id())
+    objective = Objective(spec, data, plan, client, study.user_attrs[names.EXPERIMENT_ID],
+                          study.user_attrs[names.PARENT_RUN_ID], worker=worker_id())
     progress = progress or Progress(plan.total, spec.metric)
     deadline = None if timeout is None else time.monotonic() + timeout
     ran, samplers = 0, {}
@@ -184,7 +183,7 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
     if exists(check_url(storage_url)):  # never create a storage only to find it empty
         storage = open_storage(storage_url)
         try:
-            text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(STUDY_FILE_ATTR)
+            text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(names.STUDY_FILE)
         except KeyError:
             pass
     if text is None:
@@ -267,7 +266,7 @@ def recover_dead_trials(study, client):
     """
     budget.fail_stale(study, HEARTBEAT_STOPPED)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get("worker", "")
+        worker = trial.user_attrs.get(names.WORKER, "")
         if worker and not _alive_here(worker):
             fail_and_retry(study, client, trial, f"its worker {worker} is gone")
 
@@ -291,11 +290,11 @@ def _alive_here(worker):
 def fail_and_retry(study, client, trial, reason):
     """End a dead trial as FAIL (its MLflow run too, with the reason) and queue it again."""
     try:  # while it is RUNNING and may take one
-        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        study._storage.set_trial_user_attr(trial._trial_id, names.FAIL_REASON, reason)
         study.tell(trial.number, state=TrialState.FAIL)
     except (ValueError, RuntimeError):  # it ended meanwhile (UpdateFinishedTrialError is a RuntimeError)
         return
-    run_id = trial.user_attrs.get("mlflow_run_id")
+    run_id = trial.user_attrs.get(names.MLFLOW_RUN_ID)
     if run_id:
         tracking.fail_run(client, run_id, reason)
     retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
@@ -315,7 +314,7 @@ def wait_for_workers(processes, study, client):
     for process in processes:
         if process.returncode != 0:
             for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                if trial.user_attrs.get("worker") == worker_id(process.pid):
+                if trial.user_attrs.get(names.WORKER) == worker_id(process.pid):
                     fail_and_retry(study, client, trial, f"worker {process.pid} ended with code "
                                                          f"{process.returncode}")
     return [p.returncode for p in processes]
@@ -355,10 +354,10 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     study = open_study(spec, storage_url, tracking_uri, create=True)
     tracking.close_dead_parents(client, experiment, spec.name, _alive_here)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
-        "study": spec.name, "study_file": str(spec.path), "storage": describe(storage_url),
-        "worker": worker_id()})
+        names.STUDY: spec.name, names.STUDY_FILE: str(spec.path), "storage": describe(storage_url),
+        names.WORKER: worker_id()})
     try:  # from the parent run's start, Ctrl-C ends it (and its trials' runs) as KILLED
-        for key, value in {"study_file": spec.text, "experiment_id": experiment, "parent_run_id": parent}.items():
+        for key, value in {names.STUDY_FILE: spec.text, names.EXPERIMENT_ID: experiment, names.PARENT_RUN_ID: parent}.items():
             study.set_user_attr(key, value)
         tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
         print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
@@ -415,7 +414,7 @@ def run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_
 
 def running_of(study):
     """MLflow run ids of trials still running (on other machines' workers)."""
-    return {t.user_attrs.get("mlflow_run_id") for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+    return {t.user_attrs.get(names.MLFLOW_RUN_ID) for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
 
 
 def study_params(spec, data):
