@@ -46,7 +46,7 @@ class Objective:
     ----------
     spec : StudySpec
     data : search.data.Dataset
-    plan : search.service.StagePlan
+    plan : search.stages.StagePlan
         Gives each trial its stage and that stage's (narrowed) space.
     client : MlflowClient
     experiment : str

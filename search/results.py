@@ -21,35 +21,11 @@ from estimators import DivergenceError, MLPClassifier, propagate_interrupts
 from . import budget, names, plots, registry, regression, tracking
 from .preprocessing import describe as describe_preprocessing
 from .preprocessing import with_estimator
-from .space import Range, estimator_params, label
+from .space import estimator_params, label
+from .stages import stage_table
 from .task import TASKS
 
 MODEL_NAME = "model"
-
-
-def stage_table(study, spec):
-    """Per stage: its trials, the ranges they searched, and how spread their values were."""
-    rows = []
-    for index, stage in enumerate(spec.stages):
-        trials = [t for t in budget.used(study.get_trials(deepcopy=False)) if t.user_attrs.get(names.STAGE) == index + 1]
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        spread = {}
-        for name, dim in spec.space:
-            values = [t.params[name] for t in trials if name in t.params]
-            if values and isinstance(dim, Range):
-                spread[name] = float(np.ptp(np.log10(values) if dim.log else values))
-        best = max(complete, key=lambda t: t.value) if spec.direction == "maximize" and complete else (
-            min(complete, key=lambda t: t.value) if complete else None)
-        rows.append({
-            "stage": index + 1,
-            "budget": stage.n_trials,
-            "trials": len(trials),
-            "complete": len(complete),
-            "ranges": trials[-1].user_attrs.get(names.RANGES, {}) if trials else {},
-            "spread": spread,  # log ranges in decades
-            "best_value": None if best is None else best.value,
-        })
-    return rows
 
 
 def summary_text(study, spec, stages):

@@ -22,95 +22,13 @@ from . import budget, names, tracking
 from .data import load_dataset
 from .objective import FIGURES, Objective
 from .progress import Progress
-from .budget import retried_number, retried_numbers
+from .budget import retried_numbers
 from .storage import (StorageError, beside_tracking, check_url, describe, exists, open_storage,
                       retry_trial)
+from .stages import StagePlan, make_pruner, make_sampler
 from .studyfile import load_study
 
 HEARTBEAT_STOPPED = "its worker stopped sending heartbeats"
-
-
-class StagePlan:
-    """Which coarse-to-fine stage a trial belongs to, and that stage's space.
-
-    A trial's position is the number of trials before it, not counting failed
-    trials that were queued again (their retry takes their place, and their
-    stage). Stage k holds the positions from the sum of the earlier budgets on
-    and, for k > 0, searches the full space narrowed around the best trial so far.
-    """
-
-    def __init__(self, spec):
-        self.spec = spec
-        self.bounds = np.cumsum([stage.n_trials for stage in spec.stages])
-
-    @property
-    def total(self):
-        return int(self.bounds[-1])
-
-    def stage_at(self, position):
-        return min(int(np.searchsorted(self.bounds, position, side="right")), len(self.bounds) - 1)
-
-    def stage_of(self, trials, number):
-        original = retried_number(trials[number])
-        if original is not None:
-            return max(0, trials[original].user_attrs.get(names.STAGE, 1) - 1)  # stages are numbered from 1
-        retried = retried_numbers(trials)
-        return self.stage_at(sum(1 for t in trials if t.number < number and t.number not in retried))
-
-    def stage_and_space(self, trial):
-        trials = trial.study.get_trials(deepcopy=False)
-        index = self.stage_of(trials, trial.number)
-        return index, self.space(trial.study, index, trials)
-
-    def space(self, study, index, trials):
-        if index == 0 or not any(t.state == TrialState.COMPLETE for t in trials):
-            return self.spec.space
-        stage = self.spec.stages[index]
-        return self.spec.space.narrowed(study.best_trial.params, stage.decades, stage.fraction)
-
-    def next_stage(self, study):
-        """The stage of the next queued trial; None when nothing is queued."""
-        trials = study.get_trials(deepcopy=False)
-        queued = budget.waiting(trials)
-        return self.stage_of(trials, queued[0].number) if queued else None
-
-
-def make_sampler(spec, stage_index=0, worker_index=0, trials_before=0):
-    """The stage's sampler for one worker, ``trials_before`` trials into the study.
-
-    A fresh study's first worker keeps the file's seed. Other workers, and a
-    resumed study, draw a random or TPE stream of their own: with the file's
-    seed they would propose the points already tried again.
-    """
-    options = dict(spec.sampler)
-    name = spec.stages[stage_index].sampler or options.pop("name")
-    options.pop("name", None)
-    seed = options.pop("seed", None)
-    # Grid and QMC are the exceptions: a trial's point is its index in one seeded
-    # sequence that the whole study walks, so every process must share the seed.
-    if name == "grid":
-        return optuna.samplers.GridSampler(spec.space.grid(), seed=seed)
-    if name == "qmc":
-        return optuna.samplers.QMCSampler(seed=seed, **options)
-    if seed is not None and (worker_index or trials_before):
-        seed = int(np.random.SeedSequence([seed, worker_index, trials_before]).generate_state(1)[0])
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, **options)
-
-
-def make_pruner(spec):
-    options = dict(spec.pruner)
-    name = options.pop("name")
-    if name == "median":
-        options.setdefault("n_startup_trials", 5)
-        options.setdefault("n_warmup_steps", max(1, spec.epochs // 5))
-        return optuna.pruners.MedianPruner(**options)
-    if name == "hyperband":
-        options.setdefault("min_resource", 1)
-        options.setdefault("max_resource", spec.epochs)
-        return optuna.pruners.HyperbandPruner(**options)
-    return optuna.pruners.NopPruner()
 
 
 def load_data(spec):

@@ -143,25 +143,6 @@ def test_a_partial_run_is_continued_by_the_same_command(write_study):
     assert len({t.params["lambda"] for t in trials}) == 4
 
 
-def test_grid_and_qmc_samplers_share_the_seed_that_random_and_tpe_vary():
-    from search.service import make_sampler
-
-    def sampler(name, **where):
-        text = tiny_study_text("s", sampler={"name": name, "seed": 3},
-                               space={"width": {"low": 8, "high": 64}})
-        return make_sampler(load_study("s.yaml", text=text), **where)
-
-    def first_draw(s):
-        return s._rng.rng.random() if hasattr(s, "_rng") else s._random_sampler._rng.rng.random()
-
-    for where in ({"worker_index": 1}, {"trials_before": 5}):
-        assert sampler("grid", **where)._all_grids == sampler("grid")._all_grids
-        assert sampler("qmc", **where)._seed == sampler("qmc")._seed == 3
-        assert first_draw(sampler("random", **where)) != first_draw(sampler("random"))
-        assert first_draw(sampler("tpe", **where)) != first_draw(sampler("tpe"))
-    assert first_draw(sampler("tpe")) == first_draw(sampler("tpe"))  # a fresh study: the file's seed
-
-
 def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(write_study):
     path = write_study("diverge", space={"slope": {"choices": [0.5, 5.0]}}, n_trials=2,
                        sampler="grid", estimator={"solver": "sgd", "learning_rate_init": 0.05,
