@@ -6,29 +6,25 @@
 """
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 
-import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from estimators import DivergenceError, propagate_interrupts
+from estimators import DivergenceError
 
 from . import budget, names, tracking
 from .data import load_dataset
-from .objective import FIGURES, Objective
+from .background import FIGURES
+from .objective import Objective
 from .progress import Progress
-from .budget import retried_numbers
-from .storage import (StorageError, beside_tracking, check_url, describe, exists, open_storage,
-                      retry_trial)
+from .storage import StorageError, beside_tracking, check_url, describe, exists, open_storage
 from .stages import StagePlan, make_pruner, make_sampler
 from .studyfile import load_study
+from .workers import (HEARTBEAT_STOPPED, Interrupted, alive_here, close_dead_trial_run, recover_dead_trials,
+                      retry_interrupted, sigterm_as_interrupt, start_workers, wait_for_workers, worker_id)
 
-HEARTBEAT_STOPPED = "its worker stopped sending heartbeats"
 
 
 def load_data(spec):
@@ -36,18 +32,9 @@ def load_data(spec):
     return load_dataset(spec.dataset["name"], task=spec.task, **options)
 
 
-def _close_dead_trial_run(tracking_uri):
-    """Heartbeat callback: a dead trial's MLflow run is ended as FAILED before the retry."""
-    def close(study, trial):
-        run_id = trial.user_attrs.get(names.MLFLOW_RUN_ID)
-        if run_id:
-            tracking.fail_run(tracking.MlflowClient(tracking_uri), run_id, HEARTBEAT_STOPPED)
-    return close
-
-
 def open_study(spec, storage_url, tracking_uri, create=False):
     """The study named by ``spec`` on ``storage_url``; ``create`` makes it if missing."""
-    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri), queue_only=True)
+    storage = open_storage(storage_url, on_failed_trial=close_dead_trial_run(tracking_uri), queue_only=True)
     if create:
         return optuna.create_study(study_name=spec.name, storage=storage, direction=spec.direction,
                                    sampler=make_sampler(spec), pruner=make_pruner(spec),
@@ -114,130 +101,6 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
     return work(spec, study, client, load_data(spec), n_trials, timeout, worker_index)
 
 
-def retry_interrupted(study, number):
-    """Queue again the trial this worker was running when Ctrl-C or SIGTERM stopped it; its number, or None."""
-    if number is None:
-        return None
-    trials = study.get_trials(deepcopy=False)
-    if trials[number].state == TrialState.FAIL and number not in retried_numbers(trials):
-        retry_trial(study, trials[number])
-        return number
-    return None
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM, with what it stopped: the one line the command prints."""
-
-    def __init__(self, what):
-        super().__init__(what)
-        self.what = what
-
-
-def worker_id(pid=None):
-    return f"{socket.gethostname()}:{pid or os.getpid()}"
-
-
-class sigterm_as_interrupt:
-    """Within it, SIGTERM ends the running trial as Ctrl-C does (training lets both through)."""
-
-    def __enter__(self):
-        self.previous = signal.signal(signal.SIGTERM, self._interrupt)
-        self.propagating = propagate_interrupts()  # not sklearn's warn-and-return
-        self.propagating.__enter__()
-        return self
-
-    @staticmethod
-    def _interrupt(signum, frame):
-        raise KeyboardInterrupt("SIGTERM")
-
-    def __exit__(self, *exc):
-        self.propagating.__exit__(*exc)
-        signal.signal(signal.SIGTERM, self.previous)
-
-
-def start_workers(spec, storage_url, tracking_uri, workers, timeout):
-    """``workers`` processes of ``python -m search worker``, sharing the queued trials, each with its share of the cores.
-
-    The storage URL travels in the environment, not on the command line,
-    where any user of the machine could read its password.
-    """
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-           "MKL_NUM_THREADS": threads, "OPTUNA_STORAGE": storage_url,
-           "MLFLOW_TRACKING_URI": tracking_uri}
-    env.pop("MLFLOW_RUN_ID", None)  # the parent run belongs to this process
-    processes = []
-    for index in range(workers):
-        command = [sys.executable, "-m", "search", "worker", "--study", spec.name,
-                   "--worker-index", str(index)]
-        if timeout is not None:
-            command += ["--timeout", str(timeout)]
-        processes.append(subprocess.Popen(command, env=env))
-    return processes
-
-
-def recover_dead_trials(study, client):
-    """Fail and queue again the RUNNING trials of this machine's workers that no longer exist.
-
-    After a crash of the whole study (or a worker killed where no heartbeat
-    watches, as with a journal file), the same command continues from there.
-    """
-    budget.fail_stale(study, HEARTBEAT_STOPPED)
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get(names.WORKER, "")
-        if worker and not _alive_here(worker):
-            fail_and_retry(study, client, trial, f"its worker {worker} is gone")
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != os.getpid()
-
-
-def _alive_here(worker):
-    """False for a ``host:pid`` of this host whose process is gone; True when it may still run."""
-    host, _, pid = worker.rpartition(":")
-    return host != socket.gethostname() or not pid.isdigit() or _alive(int(pid))
-
-
-def fail_and_retry(study, client, trial, reason):
-    """End a dead trial as FAIL (its MLflow run too, with the reason) and queue it again."""
-    try:  # while it is RUNNING and may take one
-        study._storage.set_trial_user_attr(trial._trial_id, names.FAIL_REASON, reason)
-        study.tell(trial.number, state=TrialState.FAIL)
-    except (ValueError, RuntimeError):  # it ended meanwhile (UpdateFinishedTrialError is a RuntimeError)
-        return
-    run_id = trial.user_attrs.get(names.MLFLOW_RUN_ID)
-    if run_id:
-        tracking.fail_run(client, run_id, reason)
-    retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
-
-
-def wait_for_workers(processes, study, client):
-    """Wait; a worker that died has its running trials failed and queued again."""
-    try:
-        for process in processes:
-            process.wait()
-    except KeyboardInterrupt:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait()
-        raise Interrupted("the workers' running trials were recorded as failed and queued again") from None
-    for process in processes:
-        if process.returncode != 0:
-            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                if trial.user_attrs.get(names.WORKER) == worker_id(process.pid):
-                    fail_and_retry(study, client, trial, f"worker {process.pid} ended with code "
-                                                         f"{process.returncode}")
-    return [p.returncode for p in processes]
-
-
 def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, timeout=None):
     """Create or resume the study, run its trials, summarise, refit and register the best.
 
@@ -270,7 +133,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     experiment = tracking.experiment_id(client, spec.name)
     tracking.mark_experiment(client, experiment, spec.metric, spec.direction, [name for name, _ in spec.space])
     study = open_study(spec, storage_url, tracking_uri, create=True)
-    tracking.close_dead_parents(client, experiment, spec.name, _alive_here)
+    tracking.close_dead_parents(client, experiment, spec.name, alive_here)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
         names.STUDY: spec.name, names.STUDY_FILE: str(spec.path), "storage": describe(storage_url),
         names.WORKER: worker_id()})

@@ -191,28 +191,3 @@ def test_mlflow_run_from_another_folder_keeps_the_study_in_its_experiment(workdi
     assert launcher.data.tags["mlflow.project.entryPoint"] == "search"
     assert launcher.data.tags["study_parent_run_id"] == parents[0].info.run_id
     assert launcher.info.run_name == f"{parents[0].info.run_name}-launcher"
-
-
-def test_ctrl_c_and_sigterm_stop_training_in_the_service(small_digits_for_interrupts):
-    """The estimators warn and return on Ctrl-C, as sklearn's; the service's trials must stop."""
-    import signal
-
-    from estimators import MLPClassifier
-    from search.service import sigterm_as_interrupt
-
-    X, y = small_digits_for_interrupts
-    for send in (lambda: signal.raise_signal(signal.SIGTERM), lambda: signal.raise_signal(signal.SIGINT)):
-        def press(estimator, record, send=send):
-            if record["epoch"] == 2:
-                send()
-        clf = MLPClassifier((8,), max_iter=20, callbacks=[press])
-        with sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt):
-            clf.fit(X, y)
-        assert len(clf.history_) == 2
-
-
-@pytest.fixture
-def small_digits_for_interrupts():
-    from sklearn.datasets import load_digits
-    X, y = load_digits(return_X_y=True)
-    return X[:200] / 16, y[:200]
