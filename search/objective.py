@@ -73,12 +73,7 @@ class Objective:
         stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
         values = space.suggest(trial)
         params = self.params(values)
-        # Each attribute is a storage write: keep to what resuming and reporting need.
-        trial.set_user_attr(names.STAGE, stage)
-        trial.set_user_attr(names.WORKER, self.worker)
-        trial.set_user_attr(names.RANGES, space.describe())
-        if trial.user_attrs.get(names.FAIL_REASON):
-            trial.set_user_attr(names.FAIL_REASON, "")  # a retried trial inherits its original's
+        self.mark(trial, stage, space)
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
                                           trial.number, {names.STAGE: str(stage)})
         logged = {**values, **params, names.STAGE: stage, names.TRIAL_NUMBER: trial.number}
@@ -110,6 +105,15 @@ class Objective:
                         "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED", reason)
             raise
         return self.complete(trial, run_id, models, time.perf_counter() - started)
+
+    def mark(self, trial, stage, space):
+        """The trial's stage, worker and ranges; each attribute is a storage write: only what resuming and
+        reporting need."""
+        trial.set_user_attr(names.STAGE, stage)
+        trial.set_user_attr(names.WORKER, self.worker)
+        trial.set_user_attr(names.RANGES, space.describe())
+        if trial.user_attrs.get(names.FAIL_REASON):
+            trial.set_user_attr(names.FAIL_REASON, "")  # a retried trial inherits its original's
 
     def params(self, values):
         params = estimator_params(values, self.spec.estimator, len(self.data.X_train))

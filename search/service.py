@@ -116,18 +116,9 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     import mlflow
 
     tracking_uri = tracking.resolve_uri(tracking_uri)
-    # '' is what MLproject passes when no storage is given
-    storage_url = storage_url or os.environ.get("OPTUNA_STORAGE") or beside_tracking(tracking_uri)
-    if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
-        print("warning: mlflow run logs its -P parameters, so this storage URL's password is now a "
-              "param of the run; give it in PGPASSWORD instead", file=sys.stderr)
+    storage_url = resolve_storage(storage_url, tracking_uri)
     data = load_data(spec)
-    check_url(storage_url)
-    tracking_file = tracking.sqlite_file(tracking_uri)
-    if tracking_file and tracking.sqlite_file(storage_url) and \
-            os.path.abspath(tracking.sqlite_file(storage_url)) == os.path.abspath(tracking_file):
-        raise StorageError(f"storage {describe(storage_url)}: is the MLflow tracking database; "
-                           "give Optuna a file of its own (sqlite:///optuna.db)")
+    check_stores(storage_url, tracking_uri)
     client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
@@ -138,7 +129,8 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
         names.STUDY: spec.name, names.STUDY_FILE: str(spec.path), "storage": describe(storage_url),
         names.WORKER: worker_id()})
     try:  # from the parent run's start, Ctrl-C ends it (and its trials' runs) as KILLED
-        for key, value in {names.STUDY_FILE: spec.text, names.EXPERIMENT_ID: experiment, names.PARENT_RUN_ID: parent}.items():
+        for key, value in {names.STUDY_FILE: spec.text, names.EXPERIMENT_ID: experiment,
+                           names.PARENT_RUN_ID: parent}.items():
             study.set_user_attr(key, value)
         tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
         print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
@@ -159,6 +151,26 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
                           "registered") from None
     print(f"MLflow UI (mlflow ui): {tracking.ui_link(tracking_uri, experiment)}", flush=True)
     return result
+
+
+def resolve_storage(storage_url, tracking_uri):
+    """The storage URL in use: the argument, else ``$OPTUNA_STORAGE``, else beside the tracking store."""
+    # '' is what MLproject passes when no storage is given
+    storage_url = storage_url or os.environ.get("OPTUNA_STORAGE") or beside_tracking(tracking_uri)
+    if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
+        print("warning: mlflow run logs its -P parameters, so this storage URL's password is now a "
+              "param of the run; give it in PGPASSWORD instead", file=sys.stderr)
+    return storage_url
+
+
+def check_stores(storage_url, tracking_uri):
+    """The storage URL can be used, and is not the MLflow tracking database."""
+    check_url(storage_url)
+    tracking_file = tracking.sqlite_file(tracking_uri)
+    if tracking_file and tracking.sqlite_file(storage_url) and \
+            os.path.abspath(tracking.sqlite_file(storage_url)) == os.path.abspath(tracking_file):
+        raise StorageError(f"storage {describe(storage_url)}: is the MLflow tracking database; "
+                           "give Optuna a file of its own (sqlite:///optuna.db)")
 
 
 def finish(client, experiment, parent, study, spec, data):
@@ -195,7 +207,8 @@ def run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_
 
 def running_of(study):
     """MLflow run ids of trials still running (on other machines' workers)."""
-    return {t.user_attrs.get(names.MLFLOW_RUN_ID) for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return {t.user_attrs.get(names.MLFLOW_RUN_ID) for t in running}
 
 
 def study_params(spec, data):

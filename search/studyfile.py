@@ -409,20 +409,7 @@ class _Checker:
     def dimension(self, key, spec):
         where = f"space.{key}"
         if "choices" in spec:
-            self.unknown_keys(spec, {"choices"}, where + ".")
-            choices = spec["choices"]
-            if not isinstance(choices, list) or not choices:
-                self.fail(f"{where}.choices", f"must be a non-empty list, got {choices!r}")
-            choices = [tuple(c) if isinstance(c, list) else
-                       self.number(c, f"{where}.choices") if isinstance(c, str) and _looks_numeric(c) else c
-                       for c in choices]  # YAML 1.1 reads 1e-5 as a string
-            if key in self.task.params:
-                for choice in choices:
-                    self.check_params({key: choice}, "space")
-            if key in AUGMENT_PARAMS:
-                for choice in choices:
-                    self.check_augment_entry(key, choice)
-            return Categorical(choices)
+            return self.categorical(key, spec)
         self.unknown_keys(spec, {"low", "high", "log", "type", "step"}, where + ".")
         for bound in ("low", "high"):
             if bound not in spec:
@@ -448,6 +435,23 @@ class _Checker:
         if key in ("depth", "width") and (kind != "int" or low < 1):
             self.fail(where, f"{key} is an integer range with low >= 1")
         return Range(low, high, log=log, integer=kind == "int")
+
+    def categorical(self, key, spec):
+        where = f"space.{key}"
+        self.unknown_keys(spec, {"choices"}, where + ".")
+        choices = spec["choices"]
+        if not isinstance(choices, list) or not choices:
+            self.fail(f"{where}.choices", f"must be a non-empty list, got {choices!r}")
+        choices = [tuple(c) if isinstance(c, list) else
+                   self.number(c, f"{where}.choices") if isinstance(c, str) and _looks_numeric(c) else c
+                   for c in choices]  # YAML 1.1 reads 1e-5 as a string
+        if key in self.task.params:
+            for choice in choices:
+                self.check_params({key: choice}, "space")
+        if key in AUGMENT_PARAMS:
+            for choice in choices:
+                self.check_augment_entry(key, choice)
+        return Categorical(choices)
 
     def check_augment_entry(self, key, value):
         try:
