@@ -175,7 +175,7 @@ def check_stores(storage_url, tracking_uri):
 
 def finish(client, experiment, parent, study, spec, data):
     """After the trials: the summary on the parent run, then the refit and registration of the best."""
-    from .results import log_summary, refit_and_register, summary_text
+    from .champion import log_summary, refit_and_register, summary_text
 
     FIGURES.wait()
     tracking.close_orphan_runs(client, experiment, parent, running_of(study))

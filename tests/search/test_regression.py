@@ -19,13 +19,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from estimators import MLPRegressor
-from search import cli, plots, regression, results
+import search.champion
+from search import cli, plots, regression
 from search.data import load_dataset
 from search.service import load_data
 from search.studyfile import load_study
 from tests.search.test_bad_input import STORE_NAMES, csv_text
 from tests.search.test_bad_input import test_bad_input_is_one_line_exit_2_and_writes_nothing as check_bad_input
-from tests.search.test_results import compared, fake_best
+from tests.search.test_champion import compared, fake_best
 
 STUDY = {
     "name": "reg",
@@ -98,9 +99,9 @@ def test_the_guard_compares_by_the_regression_objective(guard_spec):
     spec, data = guard_spec
     best = fake_best(spec, value=2000.0)
     best.number = 4
-    X, y = results._train_and_validation(data)
-    params = {**results.params_of_trial(best, spec, len(X)), "learning_rate_init": 1e-7}  # a refit that barely moves
-    model, source, reason = results._guarded_refit(best, spec, data, X, y, params)
+    X, y = search.champion._train_and_validation(data)
+    params = {**search.champion.params_of_trial(best, spec, len(X)), "learning_rate_init": 1e-7}  # a refit that barely moves
+    model, source, reason = search.champion._guarded_refit(best, spec, data, X, y, params)
     refit, own = compared(reason)
     assert reason.startswith("loss on the training and validation rows") and isinstance(model, MLPRegressor)
     assert source == "trial-4" and refit > own  # val_loss is minimised: the higher loss loses

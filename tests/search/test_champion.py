@@ -25,7 +25,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from estimators import MLPClassifier
-from search import cli, results
+import search.champion
+from search import cli
 from search.data import load_dataset
 from search.preprocessing import with_estimator
 from search.service import load_data
@@ -171,9 +172,9 @@ def guarded(spec, data, number=0, **refit_params):
     """``_guarded_refit`` for a trial of 'relu' and lambda 1e-4, its refit given ``refit_params``."""
     best = fake_best(spec, value=0.5)
     best.number = number
-    X, y = results._train_and_validation(data)
-    params = {**results.params_of_trial(best, spec, len(X)), **refit_params}
-    return results._guarded_refit(best, spec, data, X, y, params)
+    X, y = search.champion._train_and_validation(data)
+    params = {**search.champion.params_of_trial(best, spec, len(X)), **refit_params}
+    return search.champion._guarded_refit(best, spec, data, X, y, params)
 
 
 def compared(reason):
@@ -191,7 +192,7 @@ def test_a_refit_worse_than_the_best_trials_own_model_is_replaced_by_it(tiny):
 
 def test_a_refit_better_than_the_best_trials_own_model_is_kept(tiny):
     spec, data = tiny
-    X, _ = results._train_and_validation(data)
+    X, _ = search.champion._train_and_validation(data)
     model, source, reason = guarded(spec, data, max_iter=30)  # ten times the trial's epochs
     refit, own = compared(reason)
     assert source == "refit" and refit >= own and model.t_ == len(X) * model.n_iter_  # trained on X
@@ -286,6 +287,6 @@ def test_string_labels_stay_strings_through_pyfunc(tmp_path):
         data.X_train, data.y_train))
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     run = MlflowClient().create_run(MlflowClient().create_experiment("strings"))
-    uri = results.log_model(run.info.run_id, model, results.raw_example(data.X_test_raw[:5]))
+    uri = search.champion.log_model(run.info.run_id, model, search.champion.raw_example(data.X_test_raw[:5]))
     predicted = mlflow.pyfunc.load_model(uri).predict(data.X_test_raw.astype(np.int64))
     assert set(predicted) <= set(names) and list(predicted) == list(model.predict(data.X_test_raw))

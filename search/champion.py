@@ -1,4 +1,5 @@
-"""What a study leaves on its parent run: a summary, figures, and the refit best model."""
+"""A study's outcome on its parent run: the summary, and the champion (the best trial refit on
+train + validation, guarded against a worse refit, logged with its preprocessing and registered)."""
 
 import json
 import tempfile
