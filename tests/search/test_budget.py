@@ -10,6 +10,9 @@ from search import cli, objective, service, stages
 from search.budget import BudgetSpent
 from search.storage import open_storage
 
+# End to end (subprocesses, MLflow stores, whole studies): `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def study_of(name, storage):
     return optuna.load_study(study_name=name, storage=storage)

@@ -73,6 +73,7 @@ def champion(tmp_path_factory):
     return Finished(path, stores, folder, client, uri, parent, out.getvalue())
 
 
+@pytest.mark.slow
 def test_the_champion_predicts_raw_digits_in_any_dtype_with_the_logged_test_accuracy(champion):
     mlflow.set_tracking_uri(champion.uri)
     model = mlflow.pyfunc.load_model("models:/digits-mlp@champion")
@@ -86,6 +87,7 @@ def test_the_champion_predicts_raw_digits_in_any_dtype_with_the_logged_test_accu
     assert logged > 0.5  # a trained model, not chance (0.1)
 
 
+@pytest.mark.slow
 def test_the_sklearn_flavor_is_the_whole_pipeline_with_probabilities(champion):
     mlflow.set_tracking_uri(champion.uri)
     pipeline = mlflow.sklearn.load_model("models:/digits-mlp@champion")
@@ -101,6 +103,7 @@ def test_the_sklearn_flavor_is_the_whole_pipeline_with_probabilities(champion):
     np.testing.assert_array_equal(raw.predict_proba(X_test), proba)
 
 
+@pytest.mark.slow
 def test_the_model_carries_a_signature_and_a_raw_input_example(champion, tmp_path):
     mlflow.set_tracking_uri(champion.uri)
     info = mlflow.models.get_model_info("models:/digits-mlp@champion")
@@ -111,6 +114,7 @@ def test_the_model_carries_a_signature_and_a_raw_input_example(champion, tmp_pat
     assert rows.shape == (5, 64) and rows.dtype.kind == "i" and rows.max() <= 16  # raw digits
 
 
+@pytest.mark.slow
 def test_the_registered_version_says_what_it_is(champion):
     client = champion.client
     version = client.get_model_version_by_alias("digits-mlp", "champion")
@@ -127,6 +131,7 @@ def test_the_registered_version_says_what_it_is(champion):
     assert f"registered digits-mlp version {version.version}; champion moved to it" in champion.output
 
 
+@pytest.mark.slow
 def test_running_a_finished_study_again_registers_nothing_new(champion, capsys):
     before = champion.client.search_model_versions("name = 'digits-mlp'")
     output = run_study(champion.path, champion.stores, capsys)
@@ -135,6 +140,7 @@ def test_running_a_finished_study_again_registers_nothing_new(champion, capsys):
     assert "nothing changed since digits-mlp version" in output and "no new version" in output
 
 
+@pytest.mark.slow
 def test_a_worse_model_is_registered_but_does_not_take_the_alias(champion, capsys):
     """Another study under the same registered name, trained far too briefly to compete."""
     champion_before = champion.client.get_model_version_by_alias("digits-mlp", "champion")
@@ -237,6 +243,7 @@ def serve_env(champion):
     return {**os.environ, "MLFLOW_TRACKING_URI": champion.uri, "PATH": path}
 
 
+@pytest.mark.slow
 def test_mlflow_models_serve_answers_raw_rows_with_labels(champion):
     X_test, y_test = raw_digits_test_rows()
     rows = X_test[:40].astype(int)
@@ -261,6 +268,7 @@ def test_mlflow_models_serve_answers_raw_rows_with_labels(champion):
     assert np.mean(np.array(split) == y_test[:40]) > 0.5
 
 
+@pytest.mark.slow
 def test_mlflow_models_predict_reads_a_csv_of_raw_rows(champion, tmp_path):
     X_test, y_test = raw_digits_test_rows()
     csv = tmp_path / "rows.csv"

@@ -3,6 +3,9 @@ in test_service)."""
 
 import pytest
 
+# End to end (subprocesses, MLflow stores, whole studies): `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 @pytest.mark.parametrize("whose", ["parent", "trial"])
 def test_an_interrupt_while_params_are_logged_ends_the_run_as_killed(write_study, monkeypatch, whose):
     from mlflow.tracking import MlflowClient

@@ -153,6 +153,7 @@ def champion(tmp_path_factory):
     return Finished(client, uri, parent, trials, out.getvalue())
 
 
+@pytest.mark.slow
 def test_the_champion_predicts_raw_diabetes_rows_with_the_logged_test_r2(champion):
     mlflow.set_tracking_uri(champion.uri)
     model = mlflow.pyfunc.load_model("models:/diabetes-mlp@champion")
@@ -171,6 +172,7 @@ def test_the_champion_predicts_raw_diabetes_rows_with_the_logged_test_r2(champio
     assert "(R^2 on the training and validation rows: refit " in champion.output  # guarded by val_r2
 
 
+@pytest.mark.slow
 def test_the_champion_is_the_whole_pipeline_with_a_regressor(champion):
     mlflow.set_tracking_uri(champion.uri)
     pipeline = mlflow.sklearn.load_model("models:/diabetes-mlp@champion")
@@ -181,6 +183,7 @@ def test_the_champion_is_the_whole_pipeline_with_a_regressor(champion):
                                   mlflow.pyfunc.load_model("models:/diabetes-mlp@champion").predict(X_test[:5]))
 
 
+@pytest.mark.slow
 def test_trials_log_regression_scores_and_figures(champion):
     assert len(champion.trials) == STUDY["n_trials"]
     for run in champion.trials:
@@ -222,6 +225,7 @@ def test_bad_regression_input_is_one_line_exit_2_and_writes_nothing(workdir, cap
     assert not [name for name in STORE_NAMES if (workdir / name).exists()]
 
 
+@pytest.mark.slow
 def test_the_report_of_a_regression_study_scores_r2_not_accuracy(champion, tmp_path):
     from search import report
 

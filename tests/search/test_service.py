@@ -22,6 +22,9 @@ from search.service import load_data
 from search.studyfile import load_study
 from tests.conftest import REPO, tiny_study_text
 
+# End to end (subprocesses, MLflow stores, whole studies): `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def children(client, experiment_id, parent_run_id):
     return client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")
