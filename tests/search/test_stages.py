@@ -60,6 +60,7 @@ def test_stages_with_explicit_narrowing(tmp_path):
 # ---------------------------------------------------------------- samplers and pruners
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # QMCSampler
 def test_grid_and_qmc_samplers_share_the_seed_that_random_and_tpe_vary():
     def sampler(name, **where):
         text = tiny_study_text("s", sampler={"name": name, "seed": 3},
@@ -90,6 +91,7 @@ def test_the_registry_refuses_a_pruner_option_and_says_none_are_taken(tmp_path):
         write(tmp_path, "pruner: {name: none, patience: 3}\n"))
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # QMCSampler
 def test_every_registered_sampler_and_pruner_builds_its_optuna_class():
     for name, factory in stages.SAMPLERS.items():
         spec = spec_of(sampler={"name": name, "seed": 0}, space={"width": {"low": 8, "high": 64}})
