@@ -17,6 +17,8 @@ from optuna.storages import fail_stale_trials
 from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
+from .names import FAIL_REASON
+
 
 class BudgetSpent(Exception):
     """A worker asked for a trial when no queued trial was left."""
@@ -111,7 +113,7 @@ def fail_stale(study, reason):
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         for trial_id in storage._get_stale_trial_ids(study._study_id):
             try:
-                storage.set_trial_user_attr(trial_id, "fail_reason", reason)
+                storage.set_trial_user_attr(trial_id, FAIL_REASON, reason)
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # another process failed it first
         fail_stale_trials(study)

@@ -1,24 +1,21 @@
 """The Optuna objective: train the estimator for one trial and track it in MLflow."""
 
-import multiprocessing
-import os
-import tempfile
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import optuna
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss
-from threadpoolctl import ThreadpoolController
 
 from estimators import DivergenceError
 
-from . import lifeline, plots, regression, tracking
+from . import names, plots, regression, tracking
+from .background import CORE_SHARING, FIGURES
 from .secrets import mask
 from .space import estimator_params
 from .task import TASKS
+
 
 class PruningReporter:
     """Estimator callback: reports each epoch's objective metric to the trial, and prunes."""
@@ -46,7 +43,7 @@ class Objective:
     ----------
     spec : StudySpec
     data : search.data.Dataset
-    plan : search.service.StagePlan
+    plan : search.stages.StagePlan
         Gives each trial its stage and that stage's (narrowed) space.
     client : MlflowClient
     experiment : str
@@ -67,7 +64,7 @@ class Objective:
             return self._run(trial)
         except tracking.TrackingError as error:
             # MLflow went away: Optuna keeps why, and the trial's run is closed when the study resumes.
-            trial.set_user_attr("fail_reason", mask(str(error)))
+            trial.set_user_attr(names.FAIL_REASON, mask(str(error)))
             raise
 
     def _run(self, trial):
@@ -76,20 +73,15 @@ class Objective:
         stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
         values = space.suggest(trial)
         params = self.params(values)
-        # Each attribute is a storage write: keep to what resuming and reporting need.
-        trial.set_user_attr("stage", stage)
-        trial.set_user_attr("worker", self.worker)
-        trial.set_user_attr("ranges", space.describe())
-        if trial.user_attrs.get("fail_reason"):
-            trial.set_user_attr("fail_reason", "")  # a retried trial inherits its original's
+        self.mark(trial, stage, space)
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
-                                          trial.number, {"stage": str(stage)})
-        logged = {**values, **params, "stage": stage, "trial_number": trial.number}
+                                          trial.number, {names.STAGE: str(stage)})
+        logged = {**values, **params, names.STAGE: stage, names.TRIAL_NUMBER: trial.number}
         ranges = {f"range.{name}": text for name, text in space.describe().items()}
         started = time.perf_counter()
         models, histories = [], []
         try:  # from here on, however the trial ends, its run is ended with it
-            trial.set_user_attr("mlflow_run_id", run_id)
+            trial.set_user_attr(names.MLFLOW_RUN_ID, run_id)
             tracking.log_batch(self.client, run_id, params=tracking.params_of(logged),
                                tags=tracking.tags_of(ranges))
             prunes = self.spec.pruner["name"] != "none"  # each report is a storage write
@@ -102,17 +94,26 @@ class Objective:
             self.finish(run_id, histories + [self._partial(models)], "PRUNED", "KILLED", str(pruned))
             raise
         except DivergenceError as error:
-            trial.set_user_attr("fail_reason", mask(str(error)))
+            trial.set_user_attr(names.FAIL_REASON, mask(str(error)))
             self.finish(run_id, histories + [list(error.history)], "FAIL", "FAILED", str(error))
             raise
         except BaseException as error:
             # Ctrl-C, SIGTERM, a bug: the run must not stay RUNNING.
             reason = mask(f"{type(error).__name__}: {error}")
-            trial.set_user_attr("fail_reason", reason)
+            trial.set_user_attr(names.FAIL_REASON, reason)
             self.finish(run_id, histories, "FAIL",
                         "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED", reason)
             raise
         return self.complete(trial, run_id, models, time.perf_counter() - started)
+
+    def mark(self, trial, stage, space):
+        """The trial's stage, worker and ranges; each attribute is a storage write: only what resuming and
+        reporting need."""
+        trial.set_user_attr(names.STAGE, stage)
+        trial.set_user_attr(names.WORKER, self.worker)
+        trial.set_user_attr(names.RANGES, space.describe())
+        if trial.user_attrs.get(names.FAIL_REASON):
+            trial.set_user_attr(names.FAIL_REASON, "")  # a retried trial inherits its original's
 
     def params(self, values):
         params = estimator_params(values, self.spec.estimator, len(self.data.X_train))
@@ -152,7 +153,7 @@ class Objective:
         summary[f"{self.spec.metric}_mean"] = summary.pop(self.spec.metric)
         metrics = tracking.metrics_of(models[0].history_) + tracking.summary_metrics(summary)
         tracking.log_batch(self.client, run_id, metrics=metrics,
-                           tags=tracking.tags_of({"optuna.state": "COMPLETE"}))
+                           tags=tracking.tags_of({names.OPTUNA_STATE: "COMPLETE"}))
         if self.spec.artifacts.get("trial_plots", True):
             self.log_trial_plots(run_id, trial.number, models[0])
         tracking.end_run(self.client, run_id, "FINISHED")
@@ -173,13 +174,13 @@ class Objective:
         metrics = tracking.metrics_of(histories[0]) if histories and histories[0] else []
         try:
             tracking.log_batch(self.client, run_id, metrics=metrics, tags=tracking.tags_of(
-                {"optuna.state": state, "fail_reason" if state == "FAIL" else "prune_reason": reason,
-                 tracking.NOTE: f"{state}: {reason}"}))
+                {names.OPTUNA_STATE: state, names.FAIL_REASON if state == "FAIL" else names.PRUNE_REASON: reason,
+                 names.NOTE: f"{state}: {reason}"}))
         finally:
             tracking.end_run(self.client, run_id, status)
 
     def log_trial_plots(self, run_id, number, model):
-        """Draw and upload the trial's figures in the background (see :class:`FigureWriter`)."""
+        """Draw and upload the trial's figures in the background (see :class:`search.background.FigureWriter`)."""
         data, payload = self.data, {"title": f"trial {number}", "history": model.history_}
         if regression.is_regression(self.spec):
             return FIGURES.submit(self.client.tracking_uri, run_id, regression.trial_payload(model, data, payload["title"]))
@@ -191,86 +192,3 @@ class Objective:
                 payload.update(top=plots.top_scored_set(proba, raw, data.y_val, model.classes_),
                                image_shape=data.image_shape)
         FIGURES.submit(self.client.tracking_uri, run_id, payload)
-
-
-def draw_and_log(tracking_uri, run_id, payload):
-    """In the figure process: draw one trial's figures and log them to its (finished) run."""
-    with tempfile.TemporaryDirectory() as folder:
-        (regression.trial_figures if regression.is_regression(payload) else plots.trial_figures)(folder, **payload)
-        tracking.MlflowClient(tracking_uri).log_artifacts(run_id, folder, "plots")
-
-
-class FigureWriter:
-    """One background process that draws trial figures while the next trial trains.
-
-    Drawing a trial's four figures takes longer than training a small trial;
-    the second core does it instead, and MLflow accepts artifacts on a run that
-    has already ended. ``wait`` (called before the study summary) lets the
-    queue drain; a figure that fails is reported, never fatal to the study.
-    """
-
-    def __init__(self):
-        self._executor, self._pending = None, []
-
-    def busy(self):
-        """Whether figure jobs wait; one process takes them in order, so the last one tells."""
-        return bool(self._pending) and not self._pending[-1].done()
-
-    def submit(self, tracking_uri, run_id, payload):
-        if self._executor is None:
-            context = multiprocessing.get_context("spawn")  # no forked BLAS or MLflow state
-            self._executor = ProcessPoolExecutor(1, mp_context=context, initializer=lifeline.watch_parent,
-                                                 initargs=(os.getpid(),))
-        with lifeline.no_interrupt():  # the process starts here: Ctrl-C must not reach it mid-start
-            self._pending.append(self._executor.submit(draw_and_log, tracking_uri, run_id, payload))
-
-    def wait(self):
-        for job in self._pending:
-            try:
-                job.result()
-            except Exception as error:
-                print(f"warning: a trial figure was not logged: {error}", flush=True)
-        self._pending.clear()
-
-
-FIGURES = FigureWriter()
-
-
-class CoreSharing:
-    """Training takes one BLAS thread fewer while figure jobs wait; checked after every epoch.
-
-    An estimator callback and a context around ``fit`` (which gives the
-    threads back). On short trials (digits) drawing takes longer than
-    training, and BLAS threads busy on every core would starve the figure
-    process; on long trials the queue empties within an epoch and training
-    gets every core back.
-    """
-
-    def __init__(self, figures):
-        self.figures, self._limiter, self._blas = figures, None, None
-
-    def __call__(self, estimator=None, record=None):
-        waiting = self.figures.busy()
-        if waiting and self._limiter is None:
-            if self._blas is None:
-                self._blas = ThreadpoolController().select(user_api="blas")
-            threads = max((info["num_threads"] for info in self._blas.info()), default=1)
-            self._limiter = self._blas.limit(limits=max(1, threads - 1))
-        elif not waiting:
-            self.__exit__()
-        return False
-
-    def __enter__(self):
-        self()
-        return self
-
-    def __exit__(self, *exc):
-        if self._limiter is not None:
-            self._limiter.restore_original_limits()
-            self._limiter = None
-
-    def __deepcopy__(self, memo):
-        return self  # shared by every trial's estimators, as the figure queue is
-
-
-CORE_SHARING = CoreSharing(FIGURES)

@@ -6,6 +6,7 @@ import sys
 import optuna
 from tqdm import tqdm
 
+from .names import FAIL_REASON, STAGE
 from .space import label
 
 
@@ -20,9 +21,9 @@ class Progress:
     def trial_finished(self, study, trial):
         value = "" if trial.value is None else f" {self.metric}={trial.value:.4f}"
         params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
-        reason = trial.user_attrs.get("fail_reason") or trial.system_attrs.get("fail_reason", "")
+        reason = trial.user_attrs.get(FAIL_REASON) or trial.system_attrs.get(FAIL_REASON, "")
         why = f" ({reason.splitlines()[0][:120]})" if trial.state.name == "FAIL" and reason else ""
-        line = (f"trial {trial.number} [stage {trial.user_attrs.get('stage', 1)}] "
+        line = (f"trial {trial.number} [stage {trial.user_attrs.get(STAGE, 1)}] "
                 f"{trial.state.name}{value}{why} {params}")
         if self.bar is not None:
             self.bar.update(1)

@@ -11,8 +11,10 @@ import json
 
 from mlflow.exceptions import MlflowException
 
+from .names import STUDY
+
 # Tags that identify a candidate: equal tags, same model.
-IDENTITY_TAGS = ("study", "trial", "data_fingerprint", "config")
+IDENTITY_TAGS = (STUDY, "trial", "data_fingerprint", "config")
 
 
 def config_digest(params, seed):

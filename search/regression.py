@@ -5,7 +5,7 @@ regression study (``task: regression``, :mod:`search.task`) scores R^2, the
 estimator's own loss (half the squared error, or half the Poisson deviance)
 and the mean squared error, and draws predicted against true values and the
 residuals. The functions here take the place of the classification code in
-:mod:`search.objective` and :mod:`search.results` for such a study.
+:mod:`search.objective` and :mod:`search.champion` for such a study.
 """
 
 from pathlib import Path

@@ -28,15 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tracking
+from . import plots, tracking
+from .names import (CHAMPION_SOURCE, FAIL_REASON, MLFLOW_RUN_ID, OPTUNA_STATE, PARENT_RUN, PRUNE_REASON, STAGE, STUDY,
+                    TRIAL_NUMBER)
+from .plots import rounded
 from .studyfile import load_study
 
 REPORT_FILE = "report.md"
 ARTIFACT_FOLDER = "report"
 MAX_LINES = 12  # trials drawn in one overlay figure; beyond, the best ones
-MAX_GROUPS = 8  # series in a parameter figure before they are no longer told apart
 SMALL_STUDY = 4  # at most this many trials: their own logged figures are shown too
-CURVES = ("train_loss", "val_loss", "val_accuracy")
 
 
 def test_score(metrics_of):
@@ -106,7 +107,7 @@ def find_parents(client, name):
         experiment_ids = [experiment.experiment_id]
     else:
         experiment_ids = [e.experiment_id for e in client.search_experiments()]
-    parents = _search_all(client, experiment_ids, f"tags.study = {_quoted(name)}",
+    parents = _search_all(client, experiment_ids, f"tags.{STUDY} = {_quoted(name)}",
                           order_by=["attributes.start_time ASC"]) if experiment_ids else []
     if not parents:
         raise ReportError(f"no MLflow runs of study {name!r} at {tracking.mask_password(client.tracking_uri)} "
@@ -119,18 +120,18 @@ def find_trials(client, parents, searched):
     trials = []
     for index, parent in enumerate(parents):
         children = _search_all(client, [parent.info.experiment_id],
-                               f"tags.mlflow.parentRunId = {_quoted(parent.info.run_id)}")
+                               f"tags.{PARENT_RUN} = {_quoted(parent.info.run_id)}")
         for run in children:
             params, tags = run.data.params, run.data.tags
-            number = params.get("trial_number") or run.info.run_name.rpartition("-")[2]
-            state = tags.get("optuna.state") or {"RUNNING": "RUNNING", "FINISHED": "COMPLETE"}.get(
+            number = params.get(TRIAL_NUMBER) or run.info.run_name.rpartition("-")[2]
+            state = tags.get(OPTUNA_STATE) or {"RUNNING": "RUNNING", "FINISHED": "COMPLETE"}.get(
                 run.info.status, "FAIL")
             trials.append(Trial(
                 run_id=run.info.run_id, number=int(number) if str(number).isdigit() else -1,
-                parent=index, state=state, stage=params.get("stage", "-"),
+                parent=index, state=state, stage=params.get(STAGE, "-"),
                 params={k: params[k] for k in searched if k in params},
                 metrics=dict(run.data.metrics),
-                fail_reason=tags.get("fail_reason", "") or tags.get("prune_reason", "")))
+                fail_reason=tags.get(FAIL_REASON, "") or tags.get(PRUNE_REASON, "")))
     return sorted(trials, key=lambda t: (t.number, t.parent))
 
 
@@ -159,12 +160,12 @@ def merge_optuna(trials, storage, name):
         study = optuna.load_study(study_name=name, storage=open_storage(storage))
     except KeyError:
         return f"the Optuna storage has no study {name!r}"
-    by_run = {t.user_attrs.get("mlflow_run_id"): t for t in study.get_trials(deepcopy=False)}
+    by_run = {t.user_attrs.get(MLFLOW_RUN_ID): t for t in study.get_trials(deepcopy=False)}
     for trial in trials:
         frozen = by_run.get(trial.run_id)
         if frozen is not None:
             trial.state = frozen.state.name
-            trial.fail_reason = frozen.user_attrs.get("fail_reason") or trial.fail_reason
+            trial.fail_reason = frozen.user_attrs.get(FAIL_REASON) or trial.fail_reason
     counts = {}
     for frozen in study.get_trials(deepcopy=False):
         counts[frozen.state.name] = counts.get(frozen.state.name, 0) + 1
@@ -229,13 +230,6 @@ def fmt(value, digits=4):
     return f"{value:.{digits - 1}f}" if abs(value) >= 1 else f"{value:.{digits}f}"
 
 
-def rounded(value, longest=7, digits=4):
-    """A logged number as people read it: longer than ``longest`` characters, ``digits`` significant digits."""
-    if isinstance(value, str) and len(value) > longest and as_number(value) is not None:
-        return f"{float(value):.{digits}g}"
-    return value
-
-
 def cell(value):
     text = fmt(rounded(value))
     return text.replace("|", "\\|").replace("\n", " ")
@@ -247,74 +241,7 @@ def table(header, rows):
     return "\n".join(lines)
 
 
-def as_number(text):
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
-
-
-# ---------------------------------------------------------------- figures
-
-
-def _plt():
-    from . import plots  # sets the Agg backend
-
-    return plots
-
-
-def _integer_locator():
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
-
-
-def _max_locator(n):
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(n)
-
-
-def _null_locator():
-    from matplotlib.ticker import NullLocator
-
-    return NullLocator()
-
-
-LEGEND_FONT = 7  # points
-LEGEND_WRAP = 42  # characters a legend line
-
-
-def _subplots(n, width, height=3.4, lines=0, **options):
-    """``n`` panels side by side, laid out so that no label is clipped (drawn once per report).
-
-    ``lines`` above ten get distinct colours; :func:`_legend` widens the
-    figure for its legend, so the panels keep their size.
-    """
-    plt = _plt().plt
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False, layout="constrained",
-                             **options)
-    if lines > 10:
-        colours = plt.cm.tab20(np.linspace(0, 1, 20))[:lines]
-        for ax in axes[0]:
-            ax.set_prop_cycle(color=colours)
-    return fig, axes
-
-
-def _legend(fig, ax):
-    """One legend right of the panels, from ``ax``'s labelled artists; the figure grows to hold it."""
-    import textwrap
-
-    handles, labels = ax.get_legend_handles_labels()
-    if not handles:
-        return
-    labels = ["\n".join(textwrap.wrap(label, LEGEND_WRAP, subsequent_indent="  ")[:4]) for label in labels]
-    chars = max(len(line) for label in labels for line in label.split("\n"))
-    lines = sum(label.count("\n") + 1 for label in labels)
-    width, height = fig.get_size_inches()
-    fig.set_size_inches(width + chars * LEGEND_FONT * 0.55 / 72 + 0.6,
-                        max(height, lines * LEGEND_FONT * 1.45 / 72 + 0.8))
-    fig.legend(handles, labels, loc="outside right center", fontsize=LEGEND_FONT, frameon=False)
+# ---------------------------------------------------------------- figures (drawn by search.plots)
 
 
 def varying(trials, names):
@@ -322,80 +249,16 @@ def varying(trials, names):
     return [n for n in names if len({t.params.get(n) for t in trials}) > 1]
 
 
-def param_figure(trials, name, others, metric, path, log=False):
-    """Test loss and test accuracy (else the objective) against one searched parameter.
-
-    Series by the combination of the other varying parameters when there are
-    few; failed trials are marked at the top of each panel. Points are not
-    joined: neighbouring values are unrelated trials. ``log``: the parameter
-    was sampled on a log scale, and is drawn on one.
-    """
-    plots = _plt()
-    values = [t.params.get(name) for t in trials]
-    numeric = all(as_number(v) is not None for v in values)
-    if numeric:
-        position = {v: as_number(v) for v in values}
-    else:
-        order = sorted(set(values), key=str)
-        position = {v: i for i, v in enumerate(order)}
-    groups = {}
-    for trial in trials:
-        key = ", ".join(f"{o}={rounded(trial.params.get(o), 5, 3)}" for o in others)
-        groups.setdefault(key, []).append(trial)
-    grouped = 1 < len(groups) <= MAX_GROUPS
-    if not grouped:
-        groups = {"": trials}
-    panels = [("test_loss", "test loss"), test_score(t.metrics for t in trials)]
+def score_panels(trials, metric):
+    """The panels of a parameter figure: test loss and test score, else the objective."""
     if not any("test_loss" in t.metrics for t in trials):
-        panels = [(metric, metric.replace("_", " "))]
-    fig, axes = _subplots(len(panels), width=3.9, lines=len(groups))
-    for ax, (key, title) in zip(axes[0], panels):
-        for label, members in groups.items():
-            done = sorted((position[t.params.get(name)], t.metrics[key]) for t in members
-                          if t.state == "COMPLETE" and key in t.metrics)
-            if done:
-                ax.plot(*zip(*done), "o", label=label or None, markersize=5, alpha=0.85)
-        failed = [position[t.params.get(name)] for t in trials if t.state == "FAIL"]
-        if failed:
-            low, high = ax.get_ylim() if ax.lines else (0.0, 1.0)
-            ax.scatter(failed, [high] * len(failed), marker="x", color="red", s=60, clip_on=False,
-                       label="failed (diverged)", zorder=3)
-            ax.set_ylim(low, high)
-        ax.set(xlabel=name + (" (log)" if log else ""), ylabel=title, title=f"{title} per {name}")
-        if numeric:
-            xs = [p for p in position.values()]
-            if min(xs) > 0 and (log or max(xs) / min(xs) >= 100):
-                _log_axis(ax.xaxis, np.asarray(xs))
-            else:
-                ax.xaxis.set_major_locator(_max_locator(5))
-        else:
-            ax.set_xticks(list(position.values()), [str(v) for v in position], rotation=20, ha="right",
-                          rotation_mode="anchor")
-        ax.grid(alpha=0.3)
-    _legend(fig, axes[0][-1])
-    return plots.save(fig, path)
+        return [(metric, metric.replace("_", " "))]
+    return [("test_loss", "test loss"), test_score(t.metrics for t in trials)]
 
 
-def _log_if_wide(ax):
-    """A log y axis when the drawn positive values span more than a decade."""
-    values = np.concatenate([line.get_ydata() for line in ax.lines]) if ax.lines else np.array([])
-    values = values[np.isfinite(values)]
-    if len(values) and values.min() > 0 and values.max() / values.min() > 10:
-        _log_axis(ax.yaxis, values)
-
-
-def _log_axis(axis, values):
-    """A log scale with readable labels: 1-2-5 ticks within three decades, else decades only."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
-
-    if axis is axis.axes.yaxis:
-        axis.axes.set_yscale("log")
-    else:
-        axis.axes.set_xscale("log")
-    wide = values.max() / values.min() > 1e3
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0,) if wide else (1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_locator(_null_locator())  # log minor ticks are slow to lay out
+def param_figure(trials, name, others, metric, path, log=False):
+    """Test loss and test accuracy (else the objective) against one searched parameter."""
+    return plots.param_figure(trials, name, others, score_panels(trials, metric), path, log=log)
 
 
 def chosen(trials, metric, direction, limit=MAX_LINES):
@@ -409,22 +272,10 @@ def chosen(trials, metric, direction, limit=MAX_LINES):
 
 def curves_figure(client, trials, names, path):
     """Train loss, validation loss and validation accuracy per epoch, a line per trial."""
-    plots = _plt()
-    keys = [k for k in CURVES if any(k in t.metrics for t in trials)]
-    fig, axes = _subplots(len(keys), width=3.6, lines=len(trials))
-    for ax, key in zip(axes[0], keys):
-        for trial in trials:
-            points = [(s, v) for s, v in history(client, trial, key) if math.isfinite(v)]
-            if points:
-                style = "--" if trial.state != "COMPLETE" else "-"
-                ax.plot(*zip(*points), style, label=f"{trial.number}: {trial.label(names)}")
-        ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=key.replace("_", " "))
-        _log_if_wide(ax)
-        ax.xaxis.set_major_locator(_integer_locator())
-        ax.grid(alpha=0.3)
-    _legend(fig, axes[0][-1])
-    fig.suptitle("learning curves (dashed: failed or pruned)", fontsize=9)
-    return plots.save(fig, path)
+    for trial in trials:
+        for key in plots.CURVES:
+            history(client, trial, key)
+    return plots.learning_curves(trials, names, path)
 
 
 def gradient_rows(client, trials):
@@ -443,41 +294,12 @@ def gradient_rows(client, trials):
     return rows
 
 
-def gradients_figure(rows, names, path):
-    plots = _plt()
-    fig, axes = _subplots(2, width=3.8, lines=len(rows), sharey=True)
-    axes = axes[0]
-    for trial, first, last in rows:
-        for ax, points in zip(axes, (first, last)):
-            layers = sorted(points)
-            ax.plot(layers, [max(points[i][1], 1e-30) for i in layers], "o-", markersize=3,
-                    label=f"{trial.number}: {trial.label(names)}")
-    epochs = sorted({p[0] for _, _, last in rows for p in last.values()})
-    for ax, title in zip(axes, ("first epoch", f"last epoch ({', '.join(map(str, epochs))})")):
-        ax.set(xlabel="layer (0 = input side)", title=title)
-        ax.xaxis.set_major_locator(_integer_locator())
-        ax.grid(alpha=0.3)
-    _log_if_wide(axes[0])  # shared with the second panel
-    axes[0].set_ylabel("max weight-gradient norm")
-    _legend(fig, axes[1])
-    return plots.save(fig, path)
-
-
 def prelu_figure(client, trials, names, path):
-    plots = _plt()
-    fig, axes = _subplots(1, width=5.0)
-    ax = axes[0][0]
+    """The PReLU slope of each layer per epoch, a line per trial and layer."""
     for trial in trials:
-        for layer in numbered(trial.metrics, "prelu_slope_layer{}"):
-            points = history(client, trial, f"prelu_slope_layer{layer}")
-            if points:
-                ax.plot(*zip(*points), label=f"{trial.number} layer {layer}: {trial.label(names)}")
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set(xlabel="epoch", ylabel="PReLU slope (mean over the layer)", title="PReLU slopes (first repeat)")
-    ax.xaxis.set_major_locator(_integer_locator())
-    _legend(fig, ax)
-    ax.grid(alpha=0.3)
-    return plots.save(fig, path)
+        for layer in numbered(trial.metrics, plots.PRELU_SLOPE + "{}"):
+            history(client, trial, f"{plots.PRELU_SLOPE}{layer}")
+    return plots.prelu_figure(trials, names, path)
 
 
 # ---------------------------------------------------------------- sections
@@ -591,6 +413,13 @@ def header_section(name, parents, trials, names, metric, direction, optuna_summa
     space = {k[6:]: v for k, v in params.items() if k.startswith("space.")}
     if space:
         lines.append("- searched: " + ", ".join(f"{k} {v}" for k, v in space.items()))
+    lines += best_lines(parents, trials, names, metric, direction)
+    return "\n".join(lines)
+
+
+def best_lines(parents, trials, names, metric, direction):
+    """The header's lines on the best trial and on the registered model, where there are some."""
+    lines = []
     score, score_words = test_score([t.metrics for t in trials] + [p.data.metrics for p in parents])
     complete = [t for t in trials if t.state == "COMPLETE" and final_value(t, metric) is not None]
     if complete:
@@ -601,13 +430,13 @@ def header_section(name, parents, trials, names, metric, direction, optuna_summa
                      f"{fmt(best.metrics.get(score))}, test loss {fmt(best.metrics.get('test_loss'))}")
     champion = next((p for p in reversed(parents) if score in p.data.metrics), None)
     if champion is not None:
-        source = champion.data.tags.get("champion_source", "refit")
+        source = champion.data.tags.get(CHAMPION_SOURCE, "refit")
         which = ("best refit on train + validation" if source == "refit"
                  else f"registered model ({source})")
         lines.append(f"- {which} (run `{champion.info.run_id}`): {score_words} "
                      f"{fmt(champion.data.metrics[score])}, test loss "
                      f"{fmt(champion.data.metrics.get('test_loss'))}")
-    return "\n".join(lines)
+    return lines
 
 
 def trial_artifacts(client, trials, folder):
@@ -674,7 +503,7 @@ def report(study_name_or_file, storage=None, tracking_uri=None, out_dir=None):
     sections = [header_section(name, parents, trials, names, metric, direction, optuna_summary,
                                spec.description if spec is not None else "")]
     figures = []
-    with _plt().style():  # the figures' one style, whatever was drawn before in this process
+    with plots.style():  # the figures' one style, whatever was drawn before in this process
         figures += _body(client, trials, parents, names, metric, direction, seeds, folder, sections)
     path = folder / REPORT_FILE
     path.write_text("\n\n".join(sections) + "\n")
@@ -694,43 +523,53 @@ def _body(client, trials, parents, names, metric, direction, seeds, folder, sect
 
     sections.append("## Trials\n\n" + (trials_section(trials, names, metric, len(parents) > 1)
                                         if trials else "No trial runs yet."))
-    if trials:
-        sections.append(f"`{metric}` is the mean over the repeats of the final epoch's value; test "
-                        "scores are the mean over the repeats on the test set (reported, never used "
-                        "to choose). A FAIL trial's reason is its divergence or error.")
-        sections.append("## Figures")
-        moving = varying(trials, names)
-        space = {k[6:]: v for k, v in parents[-1].data.params.items() if k.startswith("space.")}
-        for param in moving[:8]:
-            others = [o for o in moving if o != param]
-            path = param_figure(trials, param, others, metric, folder / f"test_vs_{param}.png",
-                                log=space.get(param, "").endswith(" log"))
-            figure(f"Test scores per {param}", path,
-                   "Complete trials; a red cross marks a value whose training failed (diverged).")
-        drawn = chosen(trials, metric, direction)
-        figure("Learning curves", curves_figure(client, drawn, moving or names, folder / "learning_curves.png"),
-               "" if len(drawn) == len(trials) else f"The {len(drawn)} best trials of {len(trials)}.")
-        rows = gradient_rows(client, drawn)
-        if rows:
-            figure("Largest weight-gradient norm per layer",
-                   gradients_figure(rows, moving or names, folder / "gradient_norms.png"),
-                   "grad_norm_max_layer<i>: the largest norm of layer i's weight gradient over the "
-                   "epoch's batches (layer 0 is next to the input).\n\n" + gradient_section(rows, moving or names))
-        prelu = [t for t in trials if numbered(t.metrics, "prelu_slope_layer{}")]
-        if prelu:
-            sections.append("## PReLU slopes after training\n\n" + prelu_section(prelu, moving or names))
-            figure("PReLU slopes per epoch", prelu_figure(client, chosen(prelu, metric, direction),
-                                                          moving or names, folder / "prelu_slopes.png"))
-        variance = seeds_section(trials, moving or names, metric, seeds)
-        if variance:
-            sections.append(f"## {metric} under each seed\n\n{variance}")
-        if len(trials) <= SMALL_STUDY:
-            shown = trial_artifacts(client, trials, folder)
-            if shown:
-                sections.append("## Confusion matrices and top-3 scored images (validation set)\n\n"
-                                "As each trial logged them; the confusion matrix is normalised over the "
-                                "predicted label.\n\n" + "\n\n".join(
-                                    f"trial {t.number} ({t.label(names)}): ![{p.name}]({p.name})"
-                                    for t, p in shown))
-                figures += [p for _, p in shown]
+    if not trials:
+        return figures
+    sections.append(f"`{metric}` is the mean over the repeats of the final epoch's value; test "
+                    "scores are the mean over the repeats on the test set (reported, never used "
+                    "to choose). A FAIL trial's reason is its divergence or error.")
+    sections.append("## Figures")
+    moving = varying(trials, names)
+    space = {k[6:]: v for k, v in parents[-1].data.params.items() if k.startswith("space.")}
+    for param in moving[:8]:
+        others = [o for o in moving if o != param]
+        path = param_figure(trials, param, others, metric, folder / f"test_vs_{param}.png",
+                            log=space.get(param, "").endswith(" log"))
+        figure(f"Test scores per {param}", path,
+               "Complete trials; a red cross marks a value whose training failed (diverged).")
+    _training_sections(client, trials, moving or names, metric, direction, folder, sections, figure)
+    variance = seeds_section(trials, moving or names, metric, seeds)
+    if variance:
+        sections.append(f"## {metric} under each seed\n\n{variance}")
+    if len(trials) <= SMALL_STUDY:
+        figures += _trial_artifacts_section(client, trials, names, folder, sections)
     return figures
+
+
+def _training_sections(client, trials, names, metric, direction, folder, sections, figure):
+    """Learning curves, gradient norms and PReLU slopes of the trials drawn (``figure`` adds each)."""
+    drawn = chosen(trials, metric, direction)
+    figure("Learning curves", curves_figure(client, drawn, names, folder / "learning_curves.png"),
+           "" if len(drawn) == len(trials) else f"The {len(drawn)} best trials of {len(trials)}.")
+    rows = gradient_rows(client, drawn)
+    if rows:
+        figure("Largest weight-gradient norm per layer",
+               plots.gradients_figure(rows, names, folder / "gradient_norms.png"),
+               "grad_norm_max_layer<i>: the largest norm of layer i's weight gradient over the "
+               "epoch's batches (layer 0 is next to the input).\n\n" + gradient_section(rows, names))
+    prelu = [t for t in trials if numbered(t.metrics, "prelu_slope_layer{}")]
+    if prelu:
+        sections.append("## PReLU slopes after training\n\n" + prelu_section(prelu, names))
+        figure("PReLU slopes per epoch", prelu_figure(client, chosen(prelu, metric, direction),
+                                                      names, folder / "prelu_slopes.png"))
+
+
+def _trial_artifacts_section(client, trials, names, folder, sections):
+    """A small study's own logged confusion matrices and top-3 images; returns the files."""
+    shown = trial_artifacts(client, trials, folder)
+    if shown:
+        sections.append("## Confusion matrices and top-3 scored images (validation set)\n\n"
+                        "As each trial logged them; the confusion matrix is normalised over the "
+                        "predicted label.\n\n" + "\n\n".join(
+                            f"trial {t.number} ({t.label(names)}): ![{p.name}]({p.name})" for t, p in shown))
+    return [p for _, p in shown]

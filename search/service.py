@@ -6,112 +6,25 @@
 """
 
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 
-import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from estimators import DivergenceError, propagate_interrupts
+from estimators import DivergenceError
 
-from . import budget, tracking
+from . import budget, names, tracking
 from .data import load_dataset
-from .objective import FIGURES, Objective
+from .background import FIGURES
+from .objective import Objective
 from .progress import Progress
-from .budget import retried_number, retried_numbers
-from .storage import (StorageError, beside_tracking, check_url, describe, exists, open_storage,
-                      retry_trial)
+from .storage import StorageError, beside_tracking, check_url, describe, exists, open_storage
+from .stages import StagePlan, make_pruner, make_sampler
 from .studyfile import load_study
+from .workers import (HEARTBEAT_STOPPED, Interrupted, alive_here, close_dead_trial_run, recover_dead_trials,
+                      retry_interrupted, sigterm_as_interrupt, start_workers, wait_for_workers, worker_id)
 
-STUDY_FILE_ATTR = "study_file"
-HEARTBEAT_STOPPED = "its worker stopped sending heartbeats"
-
-
-class StagePlan:
-    """Which coarse-to-fine stage a trial belongs to, and that stage's space.
-
-    A trial's position is the number of trials before it, not counting failed
-    trials that were queued again (their retry takes their place, and their
-    stage). Stage k holds the positions from the sum of the earlier budgets on
-    and, for k > 0, searches the full space narrowed around the best trial so far.
-    """
-
-    def __init__(self, spec):
-        self.spec = spec
-        self.bounds = np.cumsum([stage.n_trials for stage in spec.stages])
-
-    @property
-    def total(self):
-        return int(self.bounds[-1])
-
-    def stage_at(self, position):
-        return min(int(np.searchsorted(self.bounds, position, side="right")), len(self.bounds) - 1)
-
-    def stage_of(self, trials, number):
-        original = retried_number(trials[number])
-        if original is not None:
-            return max(0, trials[original].user_attrs.get("stage", 1) - 1)  # stages are numbered from 1
-        retried = retried_numbers(trials)
-        return self.stage_at(sum(1 for t in trials if t.number < number and t.number not in retried))
-
-    def stage_and_space(self, trial):
-        trials = trial.study.get_trials(deepcopy=False)
-        index = self.stage_of(trials, trial.number)
-        return index, self.space(trial.study, index, trials)
-
-    def space(self, study, index, trials):
-        if index == 0 or not any(t.state == TrialState.COMPLETE for t in trials):
-            return self.spec.space
-        stage = self.spec.stages[index]
-        return self.spec.space.narrowed(study.best_trial.params, stage.decades, stage.fraction)
-
-    def next_stage(self, study):
-        """The stage of the next queued trial; None when nothing is queued."""
-        trials = study.get_trials(deepcopy=False)
-        queued = budget.waiting(trials)
-        return self.stage_of(trials, queued[0].number) if queued else None
-
-
-def make_sampler(spec, stage_index=0, worker_index=0, trials_before=0):
-    """The stage's sampler for one worker, ``trials_before`` trials into the study.
-
-    A fresh study's first worker keeps the file's seed. Other workers, and a
-    resumed study, draw a random or TPE stream of their own: with the file's
-    seed they would propose the points already tried again.
-    """
-    options = dict(spec.sampler)
-    name = spec.stages[stage_index].sampler or options.pop("name")
-    options.pop("name", None)
-    seed = options.pop("seed", None)
-    # Grid and QMC are the exceptions: a trial's point is its index in one seeded
-    # sequence that the whole study walks, so every process must share the seed.
-    if name == "grid":
-        return optuna.samplers.GridSampler(spec.space.grid(), seed=seed)
-    if name == "qmc":
-        return optuna.samplers.QMCSampler(seed=seed, **options)
-    if seed is not None and (worker_index or trials_before):
-        seed = int(np.random.SeedSequence([seed, worker_index, trials_before]).generate_state(1)[0])
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, **options)
-
-
-def make_pruner(spec):
-    options = dict(spec.pruner)
-    name = options.pop("name")
-    if name == "median":
-        options.setdefault("n_startup_trials", 5)
-        options.setdefault("n_warmup_steps", max(1, spec.epochs // 5))
-        return optuna.pruners.MedianPruner(**options)
-    if name == "hyperband":
-        options.setdefault("min_resource", 1)
-        options.setdefault("max_resource", spec.epochs)
-        return optuna.pruners.HyperbandPruner(**options)
-    return optuna.pruners.NopPruner()
 
 
 def load_data(spec):
@@ -119,18 +32,9 @@ def load_data(spec):
     return load_dataset(spec.dataset["name"], task=spec.task, **options)
 
 
-def _close_dead_trial_run(tracking_uri):
-    """Heartbeat callback: a dead trial's MLflow run is ended as FAILED before the retry."""
-    def close(study, trial):
-        run_id = trial.user_attrs.get("mlflow_run_id")
-        if run_id:
-            tracking.fail_run(tracking.MlflowClient(tracking_uri), run_id, HEARTBEAT_STOPPED)
-    return close
-
-
 def open_study(spec, storage_url, tracking_uri, create=False):
     """The study named by ``spec`` on ``storage_url``; ``create`` makes it if missing."""
-    storage = open_storage(storage_url, on_failed_trial=_close_dead_trial_run(tracking_uri), queue_only=True)
+    storage = open_storage(storage_url, on_failed_trial=close_dead_trial_run(tracking_uri), queue_only=True)
     if create:
         return optuna.create_study(study_name=spec.name, storage=storage, direction=spec.direction,
                                    sampler=make_sampler(spec), pruner=make_pruner(spec),
@@ -145,8 +49,8 @@ def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0,
     Returns the number of trials this worker ran.
     """
     plan = StagePlan(spec)
-    objective = Objective(spec, data, plan, client, study.user_attrs["experiment_id"],
-                          study.user_attrs["parent_run_id"], worker=worker_id())
+    objective = Objective(spec, data, plan, client, study.user_attrs[names.EXPERIMENT_ID],
+                          study.user_attrs[names.PARENT_RUN_ID], worker=worker_id())
     progress = progress or Progress(plan.total, spec.metric)
     deadline = None if timeout is None else time.monotonic() + timeout
     ran, samplers = 0, {}
@@ -184,7 +88,7 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
     if exists(check_url(storage_url)):  # never create a storage only to find it empty
         storage = open_storage(storage_url)
         try:
-            text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(STUDY_FILE_ATTR)
+            text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(names.STUDY_FILE)
         except KeyError:
             pass
     if text is None:
@@ -195,130 +99,6 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
     client = tracking.connect(tracking_uri)
     study = open_study(spec, storage_url, tracking_uri)
     return work(spec, study, client, load_data(spec), n_trials, timeout, worker_index)
-
-
-def retry_interrupted(study, number):
-    """Queue again the trial this worker was running when Ctrl-C or SIGTERM stopped it; its number, or None."""
-    if number is None:
-        return None
-    trials = study.get_trials(deepcopy=False)
-    if trials[number].state == TrialState.FAIL and number not in retried_numbers(trials):
-        retry_trial(study, trials[number])
-        return number
-    return None
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM, with what it stopped: the one line the command prints."""
-
-    def __init__(self, what):
-        super().__init__(what)
-        self.what = what
-
-
-def worker_id(pid=None):
-    return f"{socket.gethostname()}:{pid or os.getpid()}"
-
-
-class sigterm_as_interrupt:
-    """Within it, SIGTERM ends the running trial as Ctrl-C does (training lets both through)."""
-
-    def __enter__(self):
-        self.previous = signal.signal(signal.SIGTERM, self._interrupt)
-        self.propagating = propagate_interrupts()  # not sklearn's warn-and-return
-        self.propagating.__enter__()
-        return self
-
-    @staticmethod
-    def _interrupt(signum, frame):
-        raise KeyboardInterrupt("SIGTERM")
-
-    def __exit__(self, *exc):
-        self.propagating.__exit__(*exc)
-        signal.signal(signal.SIGTERM, self.previous)
-
-
-def start_workers(spec, storage_url, tracking_uri, workers, timeout):
-    """``workers`` processes of ``python -m search worker``, sharing the queued trials, each with its share of the cores.
-
-    The storage URL travels in the environment, not on the command line,
-    where any user of the machine could read its password.
-    """
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-           "MKL_NUM_THREADS": threads, "OPTUNA_STORAGE": storage_url,
-           "MLFLOW_TRACKING_URI": tracking_uri}
-    env.pop("MLFLOW_RUN_ID", None)  # the parent run belongs to this process
-    processes = []
-    for index in range(workers):
-        command = [sys.executable, "-m", "search", "worker", "--study", spec.name,
-                   "--worker-index", str(index)]
-        if timeout is not None:
-            command += ["--timeout", str(timeout)]
-        processes.append(subprocess.Popen(command, env=env))
-    return processes
-
-
-def recover_dead_trials(study, client):
-    """Fail and queue again the RUNNING trials of this machine's workers that no longer exist.
-
-    After a crash of the whole study (or a worker killed where no heartbeat
-    watches, as with a journal file), the same command continues from there.
-    """
-    budget.fail_stale(study, HEARTBEAT_STOPPED)
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get("worker", "")
-        if worker and not _alive_here(worker):
-            fail_and_retry(study, client, trial, f"its worker {worker} is gone")
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != os.getpid()
-
-
-def _alive_here(worker):
-    """False for a ``host:pid`` of this host whose process is gone; True when it may still run."""
-    host, _, pid = worker.rpartition(":")
-    return host != socket.gethostname() or not pid.isdigit() or _alive(int(pid))
-
-
-def fail_and_retry(study, client, trial, reason):
-    """End a dead trial as FAIL (its MLflow run too, with the reason) and queue it again."""
-    try:  # while it is RUNNING and may take one
-        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
-        study.tell(trial.number, state=TrialState.FAIL)
-    except (ValueError, RuntimeError):  # it ended meanwhile (UpdateFinishedTrialError is a RuntimeError)
-        return
-    run_id = trial.user_attrs.get("mlflow_run_id")
-    if run_id:
-        tracking.fail_run(client, run_id, reason)
-    retry_trial(study, study.get_trials(deepcopy=False)[trial.number])
-
-
-def wait_for_workers(processes, study, client):
-    """Wait; a worker that died has its running trials failed and queued again."""
-    try:
-        for process in processes:
-            process.wait()
-    except KeyboardInterrupt:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait()
-        raise Interrupted("the workers' running trials were recorded as failed and queued again") from None
-    for process in processes:
-        if process.returncode != 0:
-            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                if trial.user_attrs.get("worker") == worker_id(process.pid):
-                    fail_and_retry(study, client, trial, f"worker {process.pid} ended with code "
-                                                         f"{process.returncode}")
-    return [p.returncode for p in processes]
 
 
 def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, timeout=None):
@@ -336,29 +116,21 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     import mlflow
 
     tracking_uri = tracking.resolve_uri(tracking_uri)
-    # '' is what MLproject passes when no storage is given
-    storage_url = storage_url or os.environ.get("OPTUNA_STORAGE") or beside_tracking(tracking_uri)
-    if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
-        print("warning: mlflow run logs its -P parameters, so this storage URL's password is now a "
-              "param of the run; give it in PGPASSWORD instead", file=sys.stderr)
+    storage_url = resolve_storage(storage_url, tracking_uri)
     data = load_data(spec)
-    check_url(storage_url)
-    tracking_file = tracking.sqlite_file(tracking_uri)
-    if tracking_file and tracking.sqlite_file(storage_url) and \
-            os.path.abspath(tracking.sqlite_file(storage_url)) == os.path.abspath(tracking_file):
-        raise StorageError(f"storage {describe(storage_url)}: is the MLflow tracking database; "
-                           "give Optuna a file of its own (sqlite:///optuna.db)")
+    check_stores(storage_url, tracking_uri)
     client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
     tracking.mark_experiment(client, experiment, spec.metric, spec.direction, [name for name, _ in spec.space])
     study = open_study(spec, storage_url, tracking_uri, create=True)
-    tracking.close_dead_parents(client, experiment, spec.name, _alive_here)
+    tracking.close_dead_parents(client, experiment, spec.name, alive_here)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
-        "study": spec.name, "study_file": str(spec.path), "storage": describe(storage_url),
-        "worker": worker_id()})
+        names.STUDY: spec.name, names.STUDY_FILE: str(spec.path), "storage": describe(storage_url),
+        names.WORKER: worker_id()})
     try:  # from the parent run's start, Ctrl-C ends it (and its trials' runs) as KILLED
-        for key, value in {"study_file": spec.text, "experiment_id": experiment, "parent_run_id": parent}.items():
+        for key, value in {names.STUDY_FILE: spec.text, names.EXPERIMENT_ID: experiment,
+                           names.PARENT_RUN_ID: parent}.items():
             study.set_user_attr(key, value)
         tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
         print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
@@ -381,9 +153,29 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     return result
 
 
+def resolve_storage(storage_url, tracking_uri):
+    """The storage URL in use: the argument, else ``$OPTUNA_STORAGE``, else beside the tracking store."""
+    # '' is what MLproject passes when no storage is given
+    storage_url = storage_url or os.environ.get("OPTUNA_STORAGE") or beside_tracking(tracking_uri)
+    if os.environ.get("MLFLOW_RUN_ID") and describe(storage_url) != storage_url:
+        print("warning: mlflow run logs its -P parameters, so this storage URL's password is now a "
+              "param of the run; give it in PGPASSWORD instead", file=sys.stderr)
+    return storage_url
+
+
+def check_stores(storage_url, tracking_uri):
+    """The storage URL can be used, and is not the MLflow tracking database."""
+    check_url(storage_url)
+    tracking_file = tracking.sqlite_file(tracking_uri)
+    if tracking_file and tracking.sqlite_file(storage_url) and \
+            os.path.abspath(tracking.sqlite_file(storage_url)) == os.path.abspath(tracking_file):
+        raise StorageError(f"storage {describe(storage_url)}: is the MLflow tracking database; "
+                           "give Optuna a file of its own (sqlite:///optuna.db)")
+
+
 def finish(client, experiment, parent, study, spec, data):
     """After the trials: the summary on the parent run, then the refit and registration of the best."""
-    from .results import log_summary, refit_and_register, summary_text
+    from .champion import log_summary, refit_and_register, summary_text
 
     FIGURES.wait()
     tracking.close_orphan_runs(client, experiment, parent, running_of(study))
@@ -415,7 +207,8 @@ def run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_
 
 def running_of(study):
     """MLflow run ids of trials still running (on other machines' workers)."""
-    return {t.user_attrs.get("mlflow_run_id") for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return {t.user_attrs.get(names.MLFLOW_RUN_ID) for t in running}
 
 
 def study_params(spec, data):

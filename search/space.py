@@ -1,4 +1,6 @@
-"""The search space: ranges and choices, their narrowing, and estimator parameters.
+"""The search space: ranges and choices, and estimator parameters.
+
+A stage narrows a space (:func:`search.stages.narrowed`) by each dimension's ``around``.
 
 One vocabulary: a name in the space is the Optuna parameter's name and the
 MLflow param's name, and it is the estimator's argument of the same name, but
@@ -92,16 +94,6 @@ class SearchSpace:
     def suggest(self, trial):
         """Values for one trial, keyed by space name."""
         return {name: dim.suggest(trial, name) for name, dim in self}
-
-    def narrowed(self, best_values, decades, fraction):
-        """This space concentrated around ``best_values``: the next coarse-to-fine stage.
-
-        Ranges never leave this space's own, so call it on the full space.
-        """
-        return SearchSpace({
-            name: dim.around(best_values[name], decades, fraction, dim) if name in best_values else dim
-            for name, dim in self
-        })
 
     def grid(self):
         """Every value of each dimension, for Optuna's GridSampler."""

@@ -19,10 +19,9 @@ from estimators.augment import AUGMENT_KEYS, check_augment
 
 from .data import DATASETS, SCALINGS
 from .space import AUGMENT_PREFIX, Categorical, Range, SearchSpace
+from .stages import PRUNERS, SAMPLERS, STAGE_KEYS, Stage, default_narrowing, make_pruner, make_sampler
 from .task import TASKS, default_task, fixed_task
 
-SAMPLERS = ("tpe", "random", "grid", "qmc")
-PRUNERS = ("median", "hyperband", "none")
 # Study-level names that stand for estimator parameters: lambda is the
 # seeds' per-sample L2 coefficient (alpha = 2 * batch_size * lambda); depth
 # and width build hidden_layer_sizes; augment_<key> is one entry of augment.
@@ -36,22 +35,10 @@ TOP_KEYS = {
 }
 DATASET_KEYS = {"name", "path", "validation_fraction", "validation_size", "subset",
                 "test_subset", "scaling", "random_state"}
-STAGE_KEYS = {"n_trials", "decades", "fraction", "sampler"}
-DEFAULT_NARROWING = [(1.0, 0.25), (0.5, 0.125)]  # (decades, fraction) of stages 2, 3, ...
 
 
 class StudyFileError(ValueError):
     """A study file that cannot be used; the message is one line."""
-
-
-@dataclass
-class Stage:
-    """One stage of a coarse-to-fine search: a budget and how far to narrow."""
-
-    n_trials: int
-    decades: float = 0.0  # half-width of log ranges around the best value, in decades
-    fraction: float = 0.0  # half-width of linear ranges, as a fraction of the full range
-    sampler: str | None = None
 
 
 @dataclass
@@ -225,9 +212,12 @@ class _Checker:
         return spec
 
     def builds(self, spec):
-        """Build every stage's sampler and the pruner now: options they refuse fail here, not mid-study."""
-        from .service import make_pruner, make_sampler  # the service builds them the same way
+        """Build every stage's sampler and the pruner now: options they refuse fail here, not mid-study.
 
+        They are built by :mod:`search.stages`' factories, the ones that run them.
+        """
+        for key, options, registry in (("sampler", spec.sampler, SAMPLERS), ("pruner", spec.pruner, PRUNERS)):
+            self.known_options(key, options, registry[options["name"]])
         for key, options, build in [("pruner", spec.pruner, lambda: make_pruner(spec))] + [
                 (f"stages[{i}].sampler" if stage.sampler else "sampler", spec.sampler,
                  lambda i=i: make_sampler(spec, i)) for i, stage in enumerate(spec.stages)]:
@@ -243,6 +233,13 @@ class _Checker:
             for option, value in options.items():
                 if option in parameters:
                     self.option_type(f"{key}.{option}", value, parameters[option].default)
+
+    def known_options(self, key, options, factory):
+        """Refuse an option the sampler or pruner does not take, naming it and those it takes."""
+        refused = factory.refused(options)
+        if refused:
+            self.fail(key, f"the {options['name']} {key} takes no option {refused[0]!r} "
+                           f"(it takes {', '.join(sorted(factory.options())) or 'none'})")
 
     def option_type(self, key, value, default):
         """Refuse an option whose default in the sampler's or pruner's signature is of another type."""
@@ -412,20 +409,7 @@ class _Checker:
     def dimension(self, key, spec):
         where = f"space.{key}"
         if "choices" in spec:
-            self.unknown_keys(spec, {"choices"}, where + ".")
-            choices = spec["choices"]
-            if not isinstance(choices, list) or not choices:
-                self.fail(f"{where}.choices", f"must be a non-empty list, got {choices!r}")
-            choices = [tuple(c) if isinstance(c, list) else
-                       self.number(c, f"{where}.choices") if isinstance(c, str) and _looks_numeric(c) else c
-                       for c in choices]  # YAML 1.1 reads 1e-5 as a string
-            if key in self.task.params:
-                for choice in choices:
-                    self.check_params({key: choice}, "space")
-            if key in AUGMENT_PARAMS:
-                for choice in choices:
-                    self.check_augment_entry(key, choice)
-            return Categorical(choices)
+            return self.categorical(key, spec)
         self.unknown_keys(spec, {"low", "high", "log", "type", "step"}, where + ".")
         for bound in ("low", "high"):
             if bound not in spec:
@@ -452,6 +436,23 @@ class _Checker:
             self.fail(where, f"{key} is an integer range with low >= 1")
         return Range(low, high, log=log, integer=kind == "int")
 
+    def categorical(self, key, spec):
+        where = f"space.{key}"
+        self.unknown_keys(spec, {"choices"}, where + ".")
+        choices = spec["choices"]
+        if not isinstance(choices, list) or not choices:
+            self.fail(f"{where}.choices", f"must be a non-empty list, got {choices!r}")
+        choices = [tuple(c) if isinstance(c, list) else
+                   self.number(c, f"{where}.choices") if isinstance(c, str) and _looks_numeric(c) else c
+                   for c in choices]  # YAML 1.1 reads 1e-5 as a string
+        if key in self.task.params:
+            for choice in choices:
+                self.check_params({key: choice}, "space")
+        if key in AUGMENT_PARAMS:
+            for choice in choices:
+                self.check_augment_entry(key, choice)
+        return Categorical(choices)
+
     def check_augment_entry(self, key, value):
         try:
             check_augment({key[len(AUGMENT_PREFIX):]: value}, None)
@@ -476,7 +477,7 @@ class _Checker:
             where = f"stages[{i}]"
             spec = self.mapping(spec, where)
             self.unknown_keys(spec, STAGE_KEYS, where + ".")
-            decades, fraction = (0.0, 0.0) if i == 0 else DEFAULT_NARROWING[min(i, 2) - 1]
+            decades, fraction = default_narrowing(i)
             stage = Stage(
                 n_trials=self.integer(spec.get("n_trials"), f"{where}.n_trials", minimum=1),
                 decades=self.number(spec.get("decades", decades), f"{where}.decades"),

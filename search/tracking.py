@@ -18,24 +18,18 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import (MLFLOW_EXPERIMENT_PRIMARY_METRIC_GREATER_IS_BETTER,
                                       MLFLOW_EXPERIMENT_PRIMARY_METRIC_NAME, MLFLOW_GIT_COMMIT,
-                                      MLFLOW_PARENT_RUN_ID, MLFLOW_PROJECT_ENTRY_POINT,
-                                      MLFLOW_RUN_NAME, MLFLOW_RUN_NOTE, MLFLOW_SOURCE_NAME,
-                                      MLFLOW_SOURCE_TYPE)
+                                      MLFLOW_PROJECT_ENTRY_POINT, MLFLOW_RUN_NAME,
+                                      MLFLOW_SOURCE_NAME, MLFLOW_SOURCE_TYPE)
 from sqlalchemy.engine import make_url
 
+from . import names
+from .names import EXPERIMENT_KIND_TAG, MODEL_TRAINING, SHARED_VIEW_TAG, VIEW_KEY
 from .secrets import mask as mask_password
 from .secrets import reason as masked_reason
 from .storefiles import folder_lock, sqlite_path_problem
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 RETRIES = 3
-NOTE = MLFLOW_RUN_NOTE  # a run's description in the UI: why a trial was pruned or failed
-# MLflow 3's UI opens an experiment in its GenAI view unless this tag says otherwise
-# (the values of the UI's ExperimentKind: "custom_model_development" is model training).
-EXPERIMENT_KIND_TAG, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
-# The UI's shared views: the experiment tag <prefix><key> holds a view's JSON, and
-# ...?viewStateShareKey=<key> opens the runs table with it.
-SHARED_VIEW_TAG, VIEW_KEY = "mlflow.sharedViewState.", "study"
 
 
 class TrackingError(RuntimeError):
@@ -138,11 +132,11 @@ def mark_experiment(client, experiment, metric, direction, params):
 
     The UI puts the experiment's primary metric first among the runs' charts.
     """
-    columns = [f"metrics.`{metric}_mean`", "metrics.`test_accuracy`", "tags.`optuna.state`",
-               "params.`stage`", *(f"params.`{name}`" for name in params)]
+    columns = [f"metrics.`{metric}_mean`", "metrics.`test_accuracy`", f"tags.`{names.OPTUNA_STATE}`",
+               f"params.`{names.STAGE}`", *(f"params.`{name}`" for name in params)]
     # Grouped by stage: the trials show at once, not folded under their parent run.
     view = {"selectedColumns": columns, "orderByKey": "attributes.start_time", "orderByAsc": False,
-            "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": "stage"}]}}
+            "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": names.STAGE}]}}
     tags = {EXPERIMENT_KIND_TAG: MODEL_TRAINING, MLFLOW_EXPERIMENT_PRIMARY_METRIC_NAME: metric,
             MLFLOW_EXPERIMENT_PRIMARY_METRIC_GREATER_IS_BETTER: str(direction == "maximize"),
             SHARED_VIEW_TAG + VIEW_KEY: json.dumps(view)}
@@ -204,17 +198,17 @@ def start_parent_run(client, experiment, study_name, tags):
         client.update_run(launcher, name=name)
         return launcher
     if launcher:
-        tags = {**tags, "launcher_run_id": launcher}
+        tags = {**tags, names.LAUNCHER_RUN_ID: launcher}
     run_id = client.create_run(experiment, run_name=name, tags={**source_tags(), **tags}).info.run_id
     if launcher:
-        client.log_batch(launcher, tags=tags_of({"study_parent_run_id": run_id,
-                                                 "study_experiment_id": experiment}))
+        client.log_batch(launcher, tags=tags_of({names.STUDY_PARENT_RUN_ID: run_id,
+                                                 names.STUDY_EXPERIMENT_ID: experiment}))
         client.update_run(launcher, name=f"{name}-launcher")
     return run_id
 
 
 def start_trial_run(client, experiment, parent_run_id, trial_number, tags):
-    tags = {MLFLOW_PARENT_RUN_ID: parent_run_id, MLFLOW_RUN_NAME: f"trial-{trial_number}",
+    tags = {names.PARENT_RUN: parent_run_id, MLFLOW_RUN_NAME: f"trial-{trial_number}",
             **source_tags(), **tags}
     run = _with_retries(f"create the MLflow run of trial {trial_number}",
                         lambda: client.create_run(experiment, tags=tags))
@@ -300,7 +294,7 @@ def end_run(client, run_id, status):
 def fail_run(client, run_id, reason, status="FAILED"):
     """End a trial's run whose trial died, saying why; never raises."""
     try:
-        client.log_batch(run_id, tags=tags_of({"optuna.state": "FAIL", "fail_reason": reason}))
+        client.log_batch(run_id, tags=tags_of({names.OPTUNA_STATE: "FAIL", names.FAIL_REASON: reason}))
     except Exception:
         pass
     end_run(client, run_id, status)
@@ -308,10 +302,10 @@ def fail_run(client, run_id, reason, status="FAILED"):
 
 def close_dead_parents(client, experiment, study_name, alive):
     """End as KILLED the parent runs of earlier invocations whose process died (and their RUNNING trials)."""
-    runs = client.search_runs([experiment], filter_string=f"tags.study = '{study_name}' "
+    runs = client.search_runs([experiment], filter_string=f"tags.{names.STUDY} = '{study_name}' "
                                                           "and attributes.status = 'RUNNING'")
     for run in runs:
-        if not alive(run.data.tags.get("worker", "")):
+        if not alive(run.data.tags.get(names.WORKER, "")):
             close_orphan_runs(client, experiment, run.info.run_id)
             end_run(client, run.info.run_id, "KILLED")
 
@@ -319,7 +313,7 @@ def close_dead_parents(client, experiment, study_name, alive):
 def close_orphan_runs(client, experiment, parent_run_id, running_run_ids=()):
     """End as FAILED the child runs still RUNNING whose trial no longer runs (a killed worker's)."""
     runs = client.search_runs(
-        [experiment], filter_string=f"tags.{MLFLOW_PARENT_RUN_ID} = '{parent_run_id}' "
+        [experiment], filter_string=f"tags.{names.PARENT_RUN} = '{parent_run_id}' "
                                     "and attributes.status = 'RUNNING'")
     closed = [run.info.run_id for run in runs if run.info.run_id not in running_run_ids]
     for run_id in closed:

@@ -7,10 +7,13 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from search import cli, objective, service
+from search import cli, objective, service, stages
 from search.budget import BudgetSpent
 from search.storage import open_storage
 from tests.conftest import postgres_url
+
+# End to end (subprocesses, MLflow stores, whole studies): `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
 
 
 def study_of(name, storage):
@@ -20,7 +23,7 @@ def study_of(name, storage):
 def test_a_worker_that_loses_the_race_for_the_last_trial_creates_none(write_study, monkeypatch, capsys):
     # Between one worker's look at the budget and its trial, another worker takes the last trial.
     path = write_study("race", n_trials=3, register=False)
-    original_next, original_work = service.StagePlan.next_stage, service.work
+    original_next, original_work = stages.StagePlan.next_stage, service.work
     outer = []
 
     def work(spec, study, client, data, *args, **kwargs):
@@ -35,7 +38,7 @@ def test_a_worker_that_loses_the_race_for_the_last_trial_creates_none(write_stud
         return stage
 
     monkeypatch.setattr(service, "work", work)
-    monkeypatch.setattr(service.StagePlan, "next_stage", next_stage)
+    monkeypatch.setattr(stages.StagePlan, "next_stage", next_stage)
     assert cli.main(["run", str(path)]) == 0
     trials = study_of("race", open_storage("journal:optuna.journal")).trials
     assert len(outer) == 2

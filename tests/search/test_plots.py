@@ -221,9 +221,9 @@ def test_each_report_figure_is_drawn_with_its_text_inside(drawn, tmp_path):
     with plots.style():
         report.param_figure(trials, "learning_rate_init", ["slope"], "val_accuracy", tmp_path / "lr.png", log=True)
         report.param_figure(trials, "slope", [], "val_accuracy", tmp_path / "slope.png")
-        report.curves_figure(None, trials, names, tmp_path / "curves.png")
-        report.gradients_figure(report.gradient_rows(None, trials), names, tmp_path / "grad.png")
-        report.prelu_figure(None, trials[:3], names, tmp_path / "prelu.png")
+        plots.learning_curves(trials, names, tmp_path / "curves.png")
+        plots.gradients_figure(report.gradient_rows(None, trials), names, tmp_path / "grad.png")
+        plots.prelu_figure(trials[:3], names, tmp_path / "prelu.png")
     assert len(drawn) == 5
 
 

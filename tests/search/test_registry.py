@@ -1,4 +1,4 @@
-"""Tests for search.registry: when the alias moves (the end-to-end cases are in test_results.py)."""
+"""Tests for search.registry: when the alias moves (the end-to-end cases are in test_champion.py)."""
 
 from types import SimpleNamespace
 

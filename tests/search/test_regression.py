@@ -19,13 +19,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from estimators import MLPRegressor
-from search import cli, plots, regression, results
+import search.champion
+from search import cli, plots, regression
 from search.data import load_dataset
 from search.service import load_data
 from search.studyfile import load_study
 from tests.search.test_bad_input import STORE_NAMES, csv_text
 from tests.search.test_bad_input import test_bad_input_is_one_line_exit_2_and_writes_nothing as check_bad_input
-from tests.search.test_results import compared, fake_best
+from tests.search.test_champion import compared, fake_best
 
 STUDY = {
     "name": "reg",
@@ -98,9 +99,9 @@ def test_the_guard_compares_by_the_regression_objective(guard_spec):
     spec, data = guard_spec
     best = fake_best(spec, value=2000.0)
     best.number = 4
-    X, y = results._train_and_validation(data)
-    params = {**results.params_of_trial(best, spec, len(X)), "learning_rate_init": 1e-7}  # a refit that barely moves
-    model, source, reason = results._guarded_refit(best, spec, data, X, y, params)
+    X, y = search.champion._train_and_validation(data)
+    params = {**search.champion.params_of_trial(best, spec, len(X)), "learning_rate_init": 1e-7}  # a refit that barely moves
+    model, source, reason = search.champion._guarded_refit(best, spec, data, X, y, params)
     refit, own = compared(reason)
     assert reason.startswith("loss on the training and validation rows") and isinstance(model, MLPRegressor)
     assert source == "trial-4" and refit > own  # val_loss is minimised: the higher loss loses
@@ -152,6 +153,7 @@ def champion(tmp_path_factory):
     return Finished(client, uri, parent, trials, out.getvalue())
 
 
+@pytest.mark.slow
 def test_the_champion_predicts_raw_diabetes_rows_with_the_logged_test_r2(champion):
     mlflow.set_tracking_uri(champion.uri)
     model = mlflow.pyfunc.load_model("models:/diabetes-mlp@champion")
@@ -170,6 +172,7 @@ def test_the_champion_predicts_raw_diabetes_rows_with_the_logged_test_r2(champio
     assert "(R^2 on the training and validation rows: refit " in champion.output  # guarded by val_r2
 
 
+@pytest.mark.slow
 def test_the_champion_is_the_whole_pipeline_with_a_regressor(champion):
     mlflow.set_tracking_uri(champion.uri)
     pipeline = mlflow.sklearn.load_model("models:/diabetes-mlp@champion")
@@ -180,6 +183,7 @@ def test_the_champion_is_the_whole_pipeline_with_a_regressor(champion):
                                   mlflow.pyfunc.load_model("models:/diabetes-mlp@champion").predict(X_test[:5]))
 
 
+@pytest.mark.slow
 def test_trials_log_regression_scores_and_figures(champion):
     assert len(champion.trials) == STUDY["n_trials"]
     for run in champion.trials:
@@ -221,6 +225,7 @@ def test_bad_regression_input_is_one_line_exit_2_and_writes_nothing(workdir, cap
     assert not [name for name in STORE_NAMES if (workdir / name).exists()]
 
 
+@pytest.mark.slow
 def test_the_report_of_a_regression_study_scores_r2_not_accuracy(champion, tmp_path):
     from search import report
 

@@ -64,6 +64,7 @@ def table_rows(text):
     return {int(cells[0].strip()): [c.strip() for c in cells] for cells in rows}
 
 
+@pytest.mark.slow
 def test_the_report_has_a_row_per_trial_of_every_invocation(reported):
     assert len(reported.parents) == 2 and len(reported.trials) == 3
     rows = table_rows(reported.text)
@@ -78,6 +79,7 @@ def test_the_report_has_a_row_per_trial_of_every_invocation(reported):
         assert by_slope[slope][3] == "COMPLETE" and float(by_slope[slope][-3]) > 0.3  # test accuracy
 
 
+@pytest.mark.slow
 def test_the_objective_column_is_the_mean_over_the_repeats(reported):
     rows = table_rows(reported.text)
     for run in reported.trials:
@@ -91,6 +93,7 @@ def test_the_objective_column_is_the_mean_over_the_repeats(reported):
         assert metrics["val_accuracy_mean"] == pytest.approx(mean)  # Optuna's value, under its own name
 
 
+@pytest.mark.slow
 def test_the_figures_exist_are_pngs_and_are_referenced(reported):
     for name in ("test_vs_slope.png", "learning_curves.png", "gradient_norms.png", "prelu_slopes.png"):
         png = reported.folder / name
@@ -98,6 +101,7 @@ def test_the_figures_exist_are_pngs_and_are_referenced(reported):
         assert f"]({name})" in reported.text
 
 
+@pytest.mark.slow
 def test_prelu_gradient_and_seed_sections(reported):
     text = reported.text
     assert "## PReLU slopes after training" in text and "| layer 0 | layer 1 |" in text
@@ -110,6 +114,7 @@ def test_prelu_gradient_and_seed_sections(reported):
     assert "epoch 1: first layer" in text
 
 
+@pytest.mark.slow
 def test_the_report_is_logged_on_the_latest_parent_run(reported):
     latest = reported.parents[-1].info.run_id
     logged = {a.path for a in reported.client.list_artifacts(latest, "report")}
@@ -118,6 +123,7 @@ def test_the_report_is_logged_on_the_latest_parent_run(reported):
     assert not reported.client.list_artifacts(reported.parents[0].info.run_id, "report")
 
 
+@pytest.mark.slow
 def test_the_learning_curve_is_the_first_repeat_not_the_summary(reported):
     client = reported.client
     for run in reported.trials:
@@ -136,6 +142,7 @@ def test_prelu_table_averages_per_repeat_slopes_when_logged():
     assert "| 4 | 0.1 | -0.2000 ± 0.1000 | 0.1500 |" in text and "Mean ± std over the repeats" in text
 
 
+@pytest.mark.slow
 def test_the_command_writes_where_asked_and_rejects_an_unknown_study(reported, tmp_path, capsys):
     tracking = reported.stores[3]
     assert cli.main(["report", "reported", "--tracking-uri", tracking, "--out", str(tmp_path)]) == 0

@@ -23,6 +23,9 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import REPO, free_port, postgres_url, tiny_study_text
 
+# End to end (subprocesses, MLflow stores, whole studies): `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 FAST = {"epochs": 1, "pruner": "none", "register": False, "artifacts": {"trial_plots": False},
         "dataset": {"name": "digits", "subset": 200, "validation_fraction": 0.25, "test_subset": 50},
         "estimator": {"solver": "sgd", "learning_rate_init": 0.05, "batch_size": 50,

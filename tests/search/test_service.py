@@ -22,6 +22,9 @@ from search.service import load_data
 from search.studyfile import load_study
 from tests.conftest import REPO, tiny_study_text
 
+# End to end (subprocesses, MLflow stores, whole studies): `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 
 def children(client, experiment_id, parent_run_id):
     return client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")
@@ -143,25 +146,6 @@ def test_a_partial_run_is_continued_by_the_same_command(write_study):
     assert len({t.params["lambda"] for t in trials}) == 4
 
 
-def test_grid_and_qmc_samplers_share_the_seed_that_random_and_tpe_vary():
-    from search.service import make_sampler
-
-    def sampler(name, **where):
-        text = tiny_study_text("s", sampler={"name": name, "seed": 3},
-                               space={"width": {"low": 8, "high": 64}})
-        return make_sampler(load_study("s.yaml", text=text), **where)
-
-    def first_draw(s):
-        return s._rng.rng.random() if hasattr(s, "_rng") else s._random_sampler._rng.rng.random()
-
-    for where in ({"worker_index": 1}, {"trials_before": 5}):
-        assert sampler("grid", **where)._all_grids == sampler("grid")._all_grids
-        assert sampler("qmc", **where)._seed == sampler("qmc")._seed == 3
-        assert first_draw(sampler("random", **where)) != first_draw(sampler("random"))
-        assert first_draw(sampler("tpe", **where)) != first_draw(sampler("tpe"))
-    assert first_draw(sampler("tpe")) == first_draw(sampler("tpe"))  # a fresh study: the file's seed
-
-
 def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(write_study):
     path = write_study("diverge", space={"slope": {"choices": [0.5, 5.0]}}, n_trials=2,
                        sampler="grid", estimator={"solver": "sgd", "learning_rate_init": 0.05,
@@ -210,28 +194,3 @@ def test_mlflow_run_from_another_folder_keeps_the_study_in_its_experiment(workdi
     assert launcher.data.tags["mlflow.project.entryPoint"] == "search"
     assert launcher.data.tags["study_parent_run_id"] == parents[0].info.run_id
     assert launcher.info.run_name == f"{parents[0].info.run_name}-launcher"
-
-
-def test_ctrl_c_and_sigterm_stop_training_in_the_service(small_digits_for_interrupts):
-    """The estimators warn and return on Ctrl-C, as sklearn's; the service's trials must stop."""
-    import signal
-
-    from estimators import MLPClassifier
-    from search.service import sigterm_as_interrupt
-
-    X, y = small_digits_for_interrupts
-    for send in (lambda: signal.raise_signal(signal.SIGTERM), lambda: signal.raise_signal(signal.SIGINT)):
-        def press(estimator, record, send=send):
-            if record["epoch"] == 2:
-                send()
-        clf = MLPClassifier((8,), max_iter=20, callbacks=[press])
-        with sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt):
-            clf.fit(X, y)
-        assert len(clf.history_) == 2
-
-
-@pytest.fixture
-def small_digits_for_interrupts():
-    from sklearn.datasets import load_digits
-    X, y = load_digits(return_X_y=True)
-    return X[:200] / 16, y[:200]

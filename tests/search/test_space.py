@@ -1,4 +1,4 @@
-"""Tests for search.space: suggesting, labels, coarse-to-fine narrowing, grids, estimator arguments."""
+"""Tests for search.space: suggesting, labels, narrowing a dimension, grids, estimator arguments."""
 
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -90,19 +90,6 @@ def test_int_ranges_stay_ints_when_narrowed():
     for r in (depth, width):
         assert r.integer and isinstance(r.low, int) and isinstance(r.high, int)
     assert width.suggest(FixedTrial({"width": 40}), "width") == 40
-
-
-def test_space_narrowed_around_best_values():
-    space = SearchSpace({"lambda": LAMBDA, "slope": SLOPE, "hidden_layer_sizes": LAYERS, "depth": DEPTH})
-    narrowed = space.narrowed({"lambda": 1e-3, "slope": 0.0, "hidden_layer_sizes": "256"}, 0.5, 0.125)
-    dims = narrowed.dimensions
-    assert dims["lambda"].low == pytest.approx(1e-3 / 10**0.5)
-    assert dims["lambda"].high == pytest.approx(1e-3 * 10**0.5)
-    assert (dims["slope"].low, dims["slope"].high) == pytest.approx((-0.25, 0.25))
-    assert dims["hidden_layer_sizes"] is LAYERS  # categoricals are unchanged
-    assert dims["depth"] is DEPTH  # no best value: unchanged
-    assert space.dimensions["lambda"] is LAMBDA  # the full space is left as it was
-    assert list(dims) == list(space.dimensions)
 
 
 def test_categorical_around_is_itself():

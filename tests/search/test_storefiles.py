@@ -25,6 +25,7 @@ storage.open_storage(f"sqlite:///{folder}/optuna.db")
 """
 
 
+@pytest.mark.slow  # four processes
 def test_commands_started_together_create_each_store_once(tmp_path):
     # MLflow measured here: 3 of 4 processes creating one new mlflow.db at once crashed (schema migration).
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -30,7 +30,9 @@ from tests.conftest import REPO
 from tests.search.test_data import write_cifar_folder
 
 # A quick form's few hundred rows are fewer than some studies' batch size: clipped, as meant.
-pytestmark = pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger than sample size")
+# Whole studies end to end: `pytest -m "not slow"` leaves them out.
+pytestmark = [pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger than sample size"),
+              pytest.mark.slow]
 
 LOCAL = ("127.0.0.1", "::1", "localhost", None)
 

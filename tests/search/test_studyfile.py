@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from search.space import Categorical, Range
-from search.studyfile import DEFAULT_NARROWING, StudyFileError, load_study
+from search.stages import DEFAULT_NARROWING
+from search.studyfile import StudyFileError, load_study
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "studies" / "quickstart.yaml"
 
@@ -142,22 +143,6 @@ def test_augmentation_fixed_and_searched(tmp_path):
 def test_layer_size_choices_become_tuples(tmp_path):
     spec = load_study(write(tmp_path, "space:\n  hidden_layer_sizes: {choices: [[64, 32], [128]]}\n"))
     assert spec.space.dimensions["hidden_layer_sizes"].choices == ((64, 32), (128,))
-
-
-def test_stages_get_default_narrowing(tmp_path):
-    text = "stages:\n  - n_trials: 8\n  - n_trials: 4\n  - n_trials: 2\n  - n_trials: 2\n"
-    spec = load_study(write(tmp_path, text))
-    got = [(s.n_trials, s.decades, s.fraction, s.sampler) for s in spec.stages]
-    assert got == [(8, 0.0, 0.0, None), (4, 1.0, 0.25, None), (2, 0.5, 0.125, None), (2, 0.5, 0.125, None)]
-    assert spec.n_trials == 16
-
-
-def test_stages_with_explicit_narrowing(tmp_path):
-    text = ("stages:\n  - {n_trials: 5, sampler: random}\n"
-            "  - {n_trials: 3, decades: 2, fraction: 0.3, sampler: tpe}\n")
-    spec = load_study(write(tmp_path, text))
-    assert [(s.n_trials, s.decades, s.fraction, s.sampler) for s in spec.stages] == [
-        (5, 0.0, 0.0, "random"), (3, 2, 0.3, "tpe")]
 
 
 def test_seeds_one_per_repeat(tmp_path):

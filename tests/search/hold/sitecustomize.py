@@ -28,12 +28,12 @@ def hold(number):
 
 
 if FOLDER and os.environ.get("SEARCH_TEST_HOLD_REFIT"):
-    import search.results as results
+    import search.champion as champion
 
     def held_refit(client, parent, study, *args, **kwargs):
         hold(study.best_trial.number)
 
-    results.refit_and_register = held_refit
+    champion.refit_and_register = held_refit
 elif FOLDER:
     import search.objective as objective
 

@@ -1,4 +1,5 @@
-"""What a study leaves on its parent run: a summary, figures, and the refit best model."""
+"""A study's outcome on its parent run: the summary, and the champion (the best trial refit on
+train + validation, guarded against a worse refit, logged with its preprocessing and registered)."""
 
 import json
 import tempfile
@@ -18,38 +19,14 @@ from sklearn.metrics import log_loss
 
 from estimators import DivergenceError, MLPClassifier, propagate_interrupts
 
-from . import budget, plots, registry, regression, tracking
+from . import budget, names, plots, registry, regression, tracking
 from .preprocessing import describe as describe_preprocessing
 from .preprocessing import with_estimator
-from .space import Range, estimator_params, label
+from .space import estimator_params, label
+from .stages import stage_table
 from .task import TASKS
 
 MODEL_NAME = "model"
-
-
-def stage_table(study, spec):
-    """Per stage: its trials, the ranges they searched, and how spread their values were."""
-    rows = []
-    for index, stage in enumerate(spec.stages):
-        trials = [t for t in budget.used(study.get_trials(deepcopy=False)) if t.user_attrs.get("stage") == index + 1]
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        spread = {}
-        for name, dim in spec.space:
-            values = [t.params[name] for t in trials if name in t.params]
-            if values and isinstance(dim, Range):
-                spread[name] = float(np.ptp(np.log10(values) if dim.log else values))
-        best = max(complete, key=lambda t: t.value) if spec.direction == "maximize" and complete else (
-            min(complete, key=lambda t: t.value) if complete else None)
-        rows.append({
-            "stage": index + 1,
-            "budget": stage.n_trials,
-            "trials": len(trials),
-            "complete": len(complete),
-            "ranges": trials[-1].user_attrs.get("ranges", {}) if trials else {},
-            "spread": spread,  # log ranges in decades
-            "best_value": None if best is None else best.value,
-        })
-    return rows
 
 
 def summary_text(study, spec, stages):
@@ -149,7 +126,7 @@ def refit_and_register(client, run_id, study, spec, data):
     pipeline = with_estimator(data.preprocessing, model)
     scores, predicted, proba = _test_scores(pipeline, data)
     tracking.log_batch(client, run_id, metrics=[tracking.Metric(k, v, 0, 0) for k, v in scores.items()],
-                       tags=tracking.tags_of({"champion_source": source}))
+                       tags=tracking.tags_of({names.CHAMPION_SOURCE: source}))
     _log_figures(client, run_id, model, data, predicted, proba)
     what = ("refit best on train+validation" if source == "refit" else
             f"the refit was worse: the model is trial {best.number}'s own")
@@ -268,7 +245,7 @@ def _log_figures(client, run_id, model, data, predicted, proba):
 
 def _version_tags(spec, best, run_id, data, params):
     """What tells this candidate apart from other versions (``registry.IDENTITY_TAGS``) and ranks it."""
-    return {"study": spec.name, "trial": best.number, "parent_run_id": run_id,
+    return {names.STUDY: spec.name, "trial": best.number, names.PARENT_RUN_ID: run_id,
             "data_fingerprint": data.fingerprint, "config": registry.config_digest(params, spec.seeds[0]),
             "objective": spec.metric, "objective_value": f"{best.value:.6f}"}
 
@@ -291,9 +268,9 @@ def _unchanged(client, run_id, register, version):
     name, alias = register["name"], register["alias"]
     current = registry.champion(client, name, alias)
     where = (f"{alias} is version {current.version}" if current is not None else f"no {alias}")
-    tracking.log_batch(client, run_id, tags=tracking.tags_of({"champion_source": "unchanged",
-                                                              "registered_version": version.version}))
-    lines = [f"nothing changed since {name} version {version.version} (study {version.tags['study']}, "
+    tracking.log_batch(client, run_id, tags=tracking.tags_of({names.CHAMPION_SOURCE: "unchanged",
+                                                              names.REGISTERED_VERSION: version.version}))
+    lines = [f"nothing changed since {name} version {version.version} (study {version.tags[names.STUDY]}, "
              f"trial {version.tags['trial']}, same data): no refit, no new version; {where}"]
     return Champion(None, None, f"models:/{name}/{version.version}", "unchanged", lines)
 

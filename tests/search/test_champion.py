@@ -25,7 +25,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from estimators import MLPClassifier
-from search import cli, results
+import search.champion
+from search import cli
 from search.data import load_dataset
 from search.preprocessing import with_estimator
 from search.service import load_data
@@ -72,6 +73,7 @@ def champion(tmp_path_factory):
     return Finished(path, stores, folder, client, uri, parent, out.getvalue())
 
 
+@pytest.mark.slow
 def test_the_champion_predicts_raw_digits_in_any_dtype_with_the_logged_test_accuracy(champion):
     mlflow.set_tracking_uri(champion.uri)
     model = mlflow.pyfunc.load_model("models:/digits-mlp@champion")
@@ -85,6 +87,7 @@ def test_the_champion_predicts_raw_digits_in_any_dtype_with_the_logged_test_accu
     assert logged > 0.5  # a trained model, not chance (0.1)
 
 
+@pytest.mark.slow
 def test_the_sklearn_flavor_is_the_whole_pipeline_with_probabilities(champion):
     mlflow.set_tracking_uri(champion.uri)
     pipeline = mlflow.sklearn.load_model("models:/digits-mlp@champion")
@@ -100,6 +103,7 @@ def test_the_sklearn_flavor_is_the_whole_pipeline_with_probabilities(champion):
     np.testing.assert_array_equal(raw.predict_proba(X_test), proba)
 
 
+@pytest.mark.slow
 def test_the_model_carries_a_signature_and_a_raw_input_example(champion, tmp_path):
     mlflow.set_tracking_uri(champion.uri)
     info = mlflow.models.get_model_info("models:/digits-mlp@champion")
@@ -110,6 +114,7 @@ def test_the_model_carries_a_signature_and_a_raw_input_example(champion, tmp_pat
     assert rows.shape == (5, 64) and rows.dtype.kind == "i" and rows.max() <= 16  # raw digits
 
 
+@pytest.mark.slow
 def test_the_registered_version_says_what_it_is(champion):
     client = champion.client
     version = client.get_model_version_by_alias("digits-mlp", "champion")
@@ -126,6 +131,7 @@ def test_the_registered_version_says_what_it_is(champion):
     assert f"registered digits-mlp version {version.version}; champion moved to it" in champion.output
 
 
+@pytest.mark.slow
 def test_running_a_finished_study_again_registers_nothing_new(champion, capsys):
     before = champion.client.search_model_versions("name = 'digits-mlp'")
     output = run_study(champion.path, champion.stores, capsys)
@@ -134,6 +140,7 @@ def test_running_a_finished_study_again_registers_nothing_new(champion, capsys):
     assert "nothing changed since digits-mlp version" in output and "no new version" in output
 
 
+@pytest.mark.slow
 def test_a_worse_model_is_registered_but_does_not_take_the_alias(champion, capsys):
     """Another study under the same registered name, trained far too briefly to compete."""
     champion_before = champion.client.get_model_version_by_alias("digits-mlp", "champion")
@@ -171,9 +178,9 @@ def guarded(spec, data, number=0, **refit_params):
     """``_guarded_refit`` for a trial of 'relu' and lambda 1e-4, its refit given ``refit_params``."""
     best = fake_best(spec, value=0.5)
     best.number = number
-    X, y = results._train_and_validation(data)
-    params = {**results.params_of_trial(best, spec, len(X)), **refit_params}
-    return results._guarded_refit(best, spec, data, X, y, params)
+    X, y = search.champion._train_and_validation(data)
+    params = {**search.champion.params_of_trial(best, spec, len(X)), **refit_params}
+    return search.champion._guarded_refit(best, spec, data, X, y, params)
 
 
 def compared(reason):
@@ -191,7 +198,7 @@ def test_a_refit_worse_than_the_best_trials_own_model_is_replaced_by_it(tiny):
 
 def test_a_refit_better_than_the_best_trials_own_model_is_kept(tiny):
     spec, data = tiny
-    X, _ = results._train_and_validation(data)
+    X, _ = search.champion._train_and_validation(data)
     model, source, reason = guarded(spec, data, max_iter=30)  # ten times the trial's epochs
     refit, own = compared(reason)
     assert source == "refit" and refit >= own and model.t_ == len(X) * model.n_iter_  # trained on X
@@ -236,6 +243,7 @@ def serve_env(champion):
     return {**os.environ, "MLFLOW_TRACKING_URI": champion.uri, "PATH": path}
 
 
+@pytest.mark.slow
 def test_mlflow_models_serve_answers_raw_rows_with_labels(champion):
     X_test, y_test = raw_digits_test_rows()
     rows = X_test[:40].astype(int)
@@ -260,6 +268,7 @@ def test_mlflow_models_serve_answers_raw_rows_with_labels(champion):
     assert np.mean(np.array(split) == y_test[:40]) > 0.5
 
 
+@pytest.mark.slow
 def test_mlflow_models_predict_reads_a_csv_of_raw_rows(champion, tmp_path):
     X_test, y_test = raw_digits_test_rows()
     csv = tmp_path / "rows.csv"
@@ -286,6 +295,6 @@ def test_string_labels_stay_strings_through_pyfunc(tmp_path):
         data.X_train, data.y_train))
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     run = MlflowClient().create_run(MlflowClient().create_experiment("strings"))
-    uri = results.log_model(run.info.run_id, model, results.raw_example(data.X_test_raw[:5]))
+    uri = search.champion.log_model(run.info.run_id, model, search.champion.raw_example(data.X_test_raw[:5]))
     predicted = mlflow.pyfunc.load_model(uri).predict(data.X_test_raw.astype(np.int64))
     assert set(predicted) <= set(names) and list(predicted) == list(model.predict(data.X_test_raw))
