@@ -44,7 +44,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from estimators import MLPClassifier  # noqa: E402
 from search import service  # noqa: E402
 from search.objective import Objective  # noqa: E402
-from search.results import params_of_trial  # noqa: E402
+from search.champion import params_of_trial  # noqa: E402
 from search.studyfile import load_study  # noqa: E402
 
 
