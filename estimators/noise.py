@@ -99,3 +99,43 @@ class _Done:
 
     def result(self):
         return self.value
+
+
+class DrawnAhead:
+    """``draw(rows)`` for each of an epoch's batches, each computed on a worker thread one batch ahead.
+
+    For random values that do not depend on the data (elastic displacement
+    fields): the worker alone calls ``draw``, in the batches' order, so the
+    results do not depend on thread timing. As with the noise, nothing is
+    drawn past the epoch's last batch and no thread is left running.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(rows) -> value``; it may release the GIL (NumPy fills and passes).
+    sizes : list of int
+        The rows of each of the epoch's batches, in order.
+    """
+
+    def __init__(self, draw, sizes):
+        self.draw, self.sizes, self.index = draw, sizes, 0
+        self.executor = ThreadPoolExecutor(max_workers=1) if len(sizes) > 1 else None
+        self.pending = self._submit(0)
+
+    def _submit(self, index):
+        if index >= len(self.sizes):
+            return None
+        if self.executor is None:
+            return _Done(self.draw(self.sizes[index]))
+        return self.executor.submit(self.draw, self.sizes[index])
+
+    def __call__(self, rows):
+        """The value drawn for this batch of ``rows``; starts drawing the next batch's."""
+        if self.index >= len(self.sizes) or rows != self.sizes[self.index]:
+            raise ValueError(f"batch {self.index} has {rows} rows; the epoch's batches are {self.sizes}")
+        value = self.pending.result()
+        self.index += 1
+        self.pending = self._submit(self.index)
+        if self.index == len(self.sizes) and self.executor is not None:
+            self.executor.shutdown(wait=True)
+        return value
