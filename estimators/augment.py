@@ -166,18 +166,17 @@ class ElasticDistortion:
         self.shape, self.alpha, self.rng = shape, alpha, rng
         height, width, _ = shape
         # gaussian_filter1d of the identity's columns: G @ f filters f along its
-        # first axis exactly as scipy.ndimage does (mode 'reflect').
-        self.smooth_rows = gaussian_filter1d(np.eye(height), sigma, axis=0).astype(np.float32)
+        # first axis exactly as scipy.ndimage does (mode 'reflect'). The row
+        # filter also holds the factor 2 * alpha that maps [0, 1) to alpha * [-1, 1).
+        self.smooth_rows = (2 * alpha * gaussian_filter1d(np.eye(height), sigma, axis=0)).astype(np.float32)
         self.smooth_cols = gaussian_filter1d(np.eye(width), sigma, axis=0).T.astype(np.float32)
 
     def displacements(self, n):
         """Fields ``(dy, dx)``, each (n, height, width) float32 pixels."""
         height, width, _ = self.shape
         fields = self.rng.random((2, n, height, width), dtype=np.float32)
-        fields *= np.float32(2.0)
-        fields -= np.float32(1.0)
+        fields -= np.float32(0.5)
         fields = self.smooth_rows @ fields @ self.smooth_cols
-        fields *= np.float32(self.alpha)
         return fields[0], fields[1]
 
     def plan(self, n):
@@ -192,12 +191,20 @@ class ElasticDistortion:
         dy, dx = self.displacements(n)
         # Positions are clipped into [-1, side]: whatever is read outside the
         # image is an interpolation of the zero border.
-        y0, fy = _cell(dy + np.arange(height, dtype=np.float32)[:, None], height)
-        x0, fx = _cell(dx + np.arange(width, dtype=np.float32), width)
+        dy += np.arange(height, dtype=np.float32)[:, None]
+        dx += np.arange(width, dtype=np.float32)
+        y0, fy = _cell(dy, height)
+        x0, fx = _cell(dx, width)
         stride = width + 2
-        corner = (np.arange(n, dtype=np.int32)[:, None, None] * (height + 2) + y0 + 1) * stride + x0 + 1
+        corner = y0
+        corner *= stride
+        corner += x0
+        corner += (np.arange(n, dtype=np.int32)[:, None, None] * (height + 2) + 1) * stride + 1
+        weights = np.empty((4, n, height, width), dtype=np.float32)
         gy, gx = 1 - fy, 1 - fx
-        return corner, np.stack([gy * gx, gy * fx, fy * gx, fy * fx])
+        for out, a, b in zip(weights, (gy, gy, fy, fy), (gx, fx, gx, fx)):
+            np.multiply(a, b, out=out)
+        return corner, weights
 
     def distort(self, images, plan=None):
         """``images`` (n flat rows) read as ``plan`` (drawn now if None) says: a new array."""
@@ -207,17 +214,31 @@ class ElasticDistortion:
         padded = np.zeros((n, height + 2, width + 2, channels), dtype=images.dtype)
         padded[:, 1:-1, 1:-1] = images.reshape(n, height, width, channels)
         pixels = padded.reshape(-1, channels)
-        out = np.zeros((n, height, width, channels), dtype=images.dtype)
-        for offset, weight in zip((0, 1, width + 2, width + 3), weights):
-            out += np.take(pixels, corner + offset, axis=0) * weight[..., None]
+        out, term = (np.empty((n, height, width, channels), dtype=images.dtype) for _ in range(2))
+        for k, offset in enumerate((0, 1, width + 2, width + 3)):
+            target = out if k == 0 else term
+            # mode='clip' (the indices are valid): the default 'raise' copies through a buffer.
+            np.take(pixels, corner + offset if offset else corner, axis=0, out=target, mode="clip")
+            # one weight per pixel: grey images multiply flat (a length-1 inner loop is slow)
+            if channels == 1:
+                target[..., 0] *= weights[k]
+            else:
+                target *= weights[k][..., None]
+            if k:
+                out += term
         return out.reshape(n, -1)
 
 
 def _cell(position, side):
-    """The interpolation cell of ``position`` along an axis of ``side`` pixels: (first index, fraction)."""
-    position = np.clip(position, -1, side, out=position)
-    first = np.minimum(np.floor(position), side - 1)
-    return first.astype(np.int32), position - first
+    """The interpolation cell of ``position`` along an axis of ``side`` pixels: (first index, fraction).
+
+    ``position`` is clipped in place.
+    """
+    np.clip(position, -1, side, out=position)
+    first = np.floor(position)
+    np.minimum(first, side - 1, out=first)
+    position -= first
+    return first.astype(np.int32), position
 
 
 def _mirror(out, rows, shape):
