@@ -3,7 +3,7 @@ import threading
 import numpy as np
 import pytest
 
-from estimators.noise import DrawnAhead, GaussianNoise, batch_sizes, spawn_generator
+from estimators.noise import GaussianNoise, batch_sizes, spawn_generator
 
 
 def run_epoch(noise, n_samples, n_features, batch_size, dtype=np.float32):
@@ -83,22 +83,3 @@ def test_spawning_leaves_the_source_stream_as_it_was():
     source, untouched = np.random.default_rng(5), np.random.default_rng(5)
     spawn_generator(source)
     np.testing.assert_array_equal(source.random(5), untouched.random(5))
-
-
-def test_drawn_ahead_gives_each_batch_its_draw_in_order_and_leaves_no_thread():
-    before = set(threading.enumerate())
-    rng = np.random.default_rng(0)
-    ahead = DrawnAhead(lambda rows: rng.random(rows), [3, 3, 2])
-    got = [ahead(3), ahead(3), ahead(2)]
-    expected = np.random.default_rng(0).random(8)
-    np.testing.assert_array_equal(np.concatenate(got), expected)
-    assert set(threading.enumerate()) <= before
-    with pytest.raises(ValueError, match="batch 3 has 2 rows"):
-        ahead(2)
-
-
-def test_drawn_ahead_refuses_a_batch_of_the_wrong_size():
-    ahead = DrawnAhead(np.zeros, [4, 1])
-    with pytest.raises(ValueError, match=r"batch 0 has 2 rows; the epoch's batches are \[4, 1\]"):
-        ahead(2)
-    assert ahead(4).shape == (4,) and ahead(1).shape == (1,)  # the epoch goes on as it was
