@@ -64,12 +64,11 @@ def check_augment(augment, image_shape):
                 _invalid("augment", f"[{key!r}] must be an int >= 0", value)
         if not isinstance(augment.get("flip", False), (bool, np.bool_)):
             _invalid("augment", "['flip'] must be True or False", augment["flip"])
-        for key, low in (("elastic", 0.0), ("elastic_sigma", None)):
-            value = augment.get(key, ELASTIC_SIGMA if low is None else low)
+        for key, positive in (("elastic", False), ("elastic_sigma", True)):
+            value = augment.get(key, ELASTIC_SIGMA if positive else 0.0)
             if (not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(value)
-                    or value < 0 or (low is None and value == 0)):
-                _invalid("augment", f"[{key!r}] must be a number {'>=' if low is not None else '>'} 0",
-                         value)
+                    or value < 0 or (positive and value == 0)):
+                _invalid("augment", f"[{key!r}] must be a number {'>' if positive else '>='} 0", value)
     if image_shape is not None and (
             not isinstance(image_shape, (tuple, list)) or len(image_shape) not in (2, 3)
             or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
@@ -103,7 +102,9 @@ def resolve_image_shape(image_shape, n_features):
 
 
 class ImageAugmenter:
-    """Random shifts, crops with zero padding and horizontal flips of flat, channels-last images.
+    """Random shifts, crops with zero padding, elastic distortions and horizontal flips of flat images.
+
+    The images are channels last.
 
     Parameters
     ----------
