@@ -10,6 +10,18 @@ gather) and the pixels the shift brought in from outside the image (from the
 neighbouring rows or images) are then zeroed, row and column bands only.
 Flips copy the flipped half once more.
 
+Elastic distortion (``augment={"elastic": alpha}``, Simard et al. 2003) moves
+every pixel of an image by its own sub-pixel offset: a field of uniform
+[-1, 1) displacements, smoothed by a Gaussian of ``elastic_sigma`` pixels
+(4 by default) and scaled by ``alpha`` pixels (34 is the paper's for 28 x 28
+digits), read with bilinear interpolation and zeros outside the image. The
+smoothing is two small matrix products per field (the Gaussian filter of
+scipy.ndimage as a matrix), the reading four gathers per pixel: ~2.5 ms per
+batch of 128 digits, more than the shifts but less than training a 784-800-10
+network on it. It runs in the training loop: drawn a batch ahead on a worker
+thread, as the jitter, it was no faster on 2 cores (the thread's many short
+NumPy calls contend for the GIL and the cores that BLAS keeps busy).
+
 Examples
 --------
 >>> import numpy as np
@@ -21,15 +33,20 @@ Examples
 """
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+from scipy.ndimage import gaussian_filter1d
 from sklearn.utils._param_validation import InvalidParameterError
 
 from .noise import GaussianNoise, spawn_generator
 
-AUGMENT_KEYS = {"shift": "int >= 0", "crop_padding": "int >= 0", "flip": "bool"}
+AUGMENT_KEYS = {"shift": "int >= 0", "crop_padding": "int >= 0", "flip": "bool",
+                "elastic": "float >= 0", "elastic_sigma": "float > 0"}
+
+#: The smoothing of elastic fields when augment gives no elastic_sigma (Simard et al. 2003).
+ELASTIC_SIGMA = 4.0
 
 
 def check_augment(augment, image_shape):
@@ -47,6 +64,11 @@ def check_augment(augment, image_shape):
                 _invalid("augment", f"[{key!r}] must be an int >= 0", value)
         if not isinstance(augment.get("flip", False), (bool, np.bool_)):
             _invalid("augment", "['flip'] must be True or False", augment["flip"])
+        for key, positive in (("elastic", False), ("elastic_sigma", True)):
+            value = augment.get(key, ELASTIC_SIGMA if positive else 0.0)
+            if (not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(value)
+                    or value < 0 or (positive and value == 0)):
+                _invalid("augment", f"[{key!r}] must be a number {'>' if positive else '>='} 0", value)
     if image_shape is not None and (
             not isinstance(image_shape, (tuple, list)) or len(image_shape) not in (2, 3)
             or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
@@ -80,7 +102,9 @@ def resolve_image_shape(image_shape, n_features):
 
 
 class ImageAugmenter:
-    """Random shifts, crops with zero padding and horizontal flips of flat, channels-last images.
+    """Random shifts, crops with zero padding, elastic distortions and horizontal flips of flat images.
+
+    The images are channels last.
 
     Parameters
     ----------
@@ -92,11 +116,13 @@ class ImageAugmenter:
     flip : bool
         Mirror each image left-right with probability 1/2.
     rng : numpy.random.Generator
+    elastic : ElasticDistortion or None
+        Applied after the shift, before the flip.
     """
 
-    def __init__(self, shape, shift, crop_padding, flip, rng):
+    def __init__(self, shape, shift, crop_padding, flip, rng, elastic=None):
         self.shape, self.shift, self.crop_padding, self.flip = shape, shift, crop_padding, flip
-        self.rng = rng
+        self.rng, self.elastic = rng, elastic
 
     def batch(self, X, index):
         """The augmented rows ``X[index]``, a new array."""
@@ -113,6 +139,8 @@ class ImageAugmenter:
         for row in np.flatnonzero(~inside):  # the first or last image moved off the data's ends
             out[row] = _shifted(X[index[row]], self.shape, dy[row], dx[row])
         _zero_outside(out, self.shape, dy, dx)
+        if self.elastic is not None:
+            out = self.elastic.distort(out)
         if self.flip:
             _mirror(out, np.flatnonzero(self.rng.random(len(index)) < 0.5), self.shape)
         return out
@@ -124,6 +152,98 @@ class ImageAugmenter:
                 dy += self.rng.integers(-limit, limit + 1, n)
                 dx += self.rng.integers(-limit, limit + 1, n)
         return dy, dx
+
+
+class ElasticDistortion:
+    """Elastic distortion of flat, channels-last images (Simard et al. 2003).
+
+    Parameters
+    ----------
+    shape : tuple (height, width, channels)
+    alpha : float
+        Scale of the smoothed displacement fields, in pixels.
+    sigma : float
+        Standard deviation, in pixels, of the Gaussian that smooths them.
+    rng : numpy.random.Generator
+    """
+
+    def __init__(self, shape, alpha, sigma, rng):
+        self.shape, self.alpha, self.rng = shape, alpha, rng
+        height, width, _ = shape
+        # gaussian_filter1d of the identity's columns: G @ f filters f along its
+        # first axis exactly as scipy.ndimage does (mode 'reflect'). The row
+        # filter also holds the factor 2 * alpha that maps [0, 1) to alpha * [-1, 1).
+        self.smooth_rows = (2 * alpha * gaussian_filter1d(np.eye(height), sigma, axis=0)).astype(np.float32)
+        self.smooth_cols = gaussian_filter1d(np.eye(width), sigma, axis=0).T.astype(np.float32)
+
+    def displacements(self, n):
+        """Fields ``(dy, dx)``, each (n, height, width) float32 pixels."""
+        height, width, _ = self.shape
+        fields = self.rng.random((2, n, height, width), dtype=np.float32)
+        fields -= np.float32(0.5)
+        fields = self.smooth_rows @ fields @ self.smooth_cols
+        return fields[0], fields[1]
+
+    def plan(self, n):
+        """Where and how ``n`` images are read (independent of the images).
+
+        Returns ``(corner, weights)``: for each output pixel, the flat index of
+        the top-left of its 2 x 2 interpolation cell in the batch padded by one
+        pixel of zeros (int32, n x height x width), and the cell's four
+        bilinear weights (float32, 4 x n x height x width).
+        """
+        height, width, _ = self.shape
+        dy, dx = self.displacements(n)
+        # Positions are clipped into [-1, side]: whatever is read outside the
+        # image is an interpolation of the zero border.
+        dy += np.arange(height, dtype=np.float32)[:, None]
+        dx += np.arange(width, dtype=np.float32)
+        y0, fy = _cell(dy, height)
+        x0, fx = _cell(dx, width)
+        stride = width + 2
+        corner = y0
+        corner *= stride
+        corner += x0
+        corner += (np.arange(n, dtype=np.int32)[:, None, None] * (height + 2) + 1) * stride + 1
+        weights = np.empty((4, n, height, width), dtype=np.float32)
+        gy, gx = 1 - fy, 1 - fx
+        for out, a, b in zip(weights, (gy, gy, fy, fy), (gx, fx, gx, fx)):
+            np.multiply(a, b, out=out)
+        return corner, weights
+
+    def distort(self, images):
+        """``images`` (n flat rows), each read at its own random displacements: a new array."""
+        height, width, channels = self.shape
+        n = len(images)
+        corner, weights = self.plan(n)
+        padded = np.zeros((n, height + 2, width + 2, channels), dtype=images.dtype)
+        padded[:, 1:-1, 1:-1] = images.reshape(n, height, width, channels)
+        pixels = padded.reshape(-1, channels)
+        out, term = (np.empty((n, height, width, channels), dtype=images.dtype) for _ in range(2))
+        for k, offset in enumerate((0, 1, width + 2, width + 3)):
+            target = out if k == 0 else term
+            # mode='clip' (the indices are valid): the default 'raise' copies through a buffer.
+            np.take(pixels, corner + offset if offset else corner, axis=0, out=target, mode="clip")
+            # one weight per pixel: grey images multiply flat (a length-1 inner loop is slow)
+            if channels == 1:
+                target[..., 0] *= weights[k]
+            else:
+                target *= weights[k][..., None]
+            if k:
+                out += term
+        return out.reshape(n, -1)
+
+
+def _cell(position, side):
+    """The interpolation cell of ``position`` along an axis of ``side`` pixels: (first index, fraction).
+
+    ``position`` is clipped in place.
+    """
+    np.clip(position, -1, side, out=position)
+    first = np.floor(position)
+    np.minimum(first, side - 1, out=first)
+    position -= first
+    return first.astype(np.int32), position
 
 
 def _mirror(out, rows, shape):
@@ -187,9 +307,13 @@ class TrainingInputs:
         """``make_batch(index, out) -> X_batch`` for one epoch's batches, taken in order."""
         augmenter = None
         if self.augment and any(self.augment.values()):
-            augmenter = ImageAugmenter(resolve_image_shape(self.image_shape, X.shape[1]),
-                                       self.augment.get("shift", 0), self.augment.get("crop_padding", 0),
-                                       bool(self.augment.get("flip", False)), self.augment_rng)
+            shape = resolve_image_shape(self.image_shape, X.shape[1])
+            elastic = None
+            if self.augment.get("elastic"):
+                elastic = ElasticDistortion(shape, self.augment["elastic"],
+                                            self.augment.get("elastic_sigma", ELASTIC_SIGMA), self.augment_rng)
+            augmenter = ImageAugmenter(shape, self.augment.get("shift", 0), self.augment.get("crop_padding", 0),
+                                       bool(self.augment.get("flip", False)), self.augment_rng, elastic)
             X = np.ascontiguousarray(X)  # the shifted reads address X as one flat vector
         add_noise = self.noise and self.noise.epoch(len(X), X.shape[1], batch_size, X.dtype)
 

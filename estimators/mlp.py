@@ -79,7 +79,7 @@ class BaseMLP(BaseEstimator):
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cyclic"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cyclic", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -617,10 +617,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         The per-sample coefficient lambda of the textbooks is ``alpha / (2 * batch_size)``.
     batch_size : int or 'auto', default='auto'
         'auto' is ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cyclic'}, default='constant'
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cyclic', 'cosine'}, default='constant'
         sgd's schedule, as sklearn's; 'cyclic' is the triangular cyclical rate
         between ``cyclic_bounds`` with half-period ``cyclic_step_size`` updates,
-        followed by sgd and adam alike.
+        and 'cosine' anneals ``learning_rate_init`` along half a cosine over
+        the ``max_iter`` epochs, both followed by sgd and adam alike.
     learning_rate_init : float, default=0.001
     power_t : float, default=0.5
     max_iter : int, default=200

@@ -86,11 +86,41 @@ class CyclicSchedule(ConstantSchedule):
         self.rate = self.eta_min + (self.eta_max - self.eta_min) * distance / self.step_size
 
 
+class CosineSchedule(ConstantSchedule):
+    """``learning_rate_init`` annealed along half a cosine over ``epochs`` epochs (Loshchilov and Hutter, 2017).
+
+    Epoch k (from 1) runs at ``learning_rate_init * (1 + cos(pi * (k - 1) / epochs)) / 2``:
+    the first at the full rate, the last at a small fraction of it; epochs
+    past ``epochs`` (``partial_fit``) keep the last rate.
+
+    Examples
+    --------
+    >>> s = CosineSchedule(0.1, epochs=4)
+    >>> rates = []
+    >>> for epoch in range(5):
+    ...     rates.append(round(s.rate, 4))
+    ...     s.epoch_end(samples_seen=None)
+    >>> rates
+    [0.1, 0.0854, 0.05, 0.0146, 0.0146]
+    """
+
+    def __init__(self, learning_rate_init, epochs):
+        super().__init__(learning_rate_init)
+        self.learning_rate_init, self.epochs, self.epochs_done = learning_rate_init, epochs, 0
+
+    def epoch_end(self, samples_seen):
+        self.epochs_done += 1
+        done = min(self.epochs_done, self.epochs - 1)
+        self.rate = self.learning_rate_init * (1 + math.cos(math.pi * done / self.epochs)) / 2
+
+
 def make_schedule(estimator):
     """The schedule an estimator's ``learning_rate`` names."""
     if estimator.learning_rate == "cyclic":
         eta_min, eta_max = estimator.cyclic_bounds
         return CyclicSchedule(eta_min, eta_max, estimator.cyclic_step_size)
+    if estimator.learning_rate == "cosine":
+        return CosineSchedule(estimator.learning_rate_init, estimator.max_iter)
     if estimator.solver == "adam":
         return ConstantSchedule(estimator.learning_rate_init)
     if estimator.learning_rate == "invscaling":

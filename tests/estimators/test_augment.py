@@ -6,7 +6,10 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
 from estimators import MLPClassifier, check_gradients
+from scipy.ndimage import map_coordinates
+
 from estimators.augment import (
+    ElasticDistortion,
     ImageAugmenter,
     TrainingInputs,
     check_augment,
@@ -104,6 +107,11 @@ def test_image_shape_given_or_refused():
     ({"crop_padding": 1.5}, None, r"\['crop_padding'\] must be an int >= 0"),
     ({"shift": True}, None, r"\['shift'\] must be an int >= 0"),
     ({"flip": "yes"}, None, r"\['flip'\] must be True or False"),
+    ({"elastic": -1.0}, None, r"\['elastic'\] must be a number >= 0"),
+    ({"elastic": "34"}, None, r"\['elastic'\] must be a number >= 0"),
+    ({"elastic": True}, None, r"\['elastic'\] must be a number >= 0"),
+    ({"elastic": float("nan")}, None, r"\['elastic'\] must be a number >= 0"),
+    ({"elastic": 34.0, "elastic_sigma": 0}, None, r"\['elastic_sigma'\] must be a number > 0"),
     (None, (28,), "'image_shape' parameter"),
     (None, (28, 0), "'image_shape' parameter"),
     (None, (2, 2, 2, 2), "'image_shape' parameter"),
@@ -213,3 +221,85 @@ def test_a_plain_fit_draws_no_noise_generator(small_digits):
     X, y = small_digits
     clf = MLPClassifier((8,), max_iter=1, random_state=0).fit(X, y)
     assert clf._noise is None
+
+
+def elastic_reference(image, dy, dx):
+    """``image`` (h, w, c) read at (y + dy, x + dx) by scipy: bilinear, zeros beyond the edges."""
+    height, width, channels = image.shape
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    return np.stack([map_coordinates(image[..., c], [rows + dy, cols + dx], order=1, mode="grid-constant")
+                     for c in range(channels)], axis=-1)
+
+
+@pytest.mark.parametrize("shape, alpha, sigma", [((28, 28, 1), 34.0, 4.0), ((6, 9, 3), 8.0, 1.0)])
+def test_elastic_distortion_reads_each_pixel_at_its_smoothed_random_displacement(shape, alpha, sigma):
+    X = np.random.default_rng(0).random((5, np.prod(shape))).astype(np.float32)
+    out = ElasticDistortion(shape, alpha, sigma, np.random.default_rng(1)).distort(X)
+    assert out.shape == X.shape and out.dtype == X.dtype
+    dy, dx = ElasticDistortion(shape, alpha, sigma, np.random.default_rng(1)).displacements(5)
+    assert np.abs(dy).max() > 1  # some pixels move by more than one cell, some past the border
+    for row in range(5):
+        expected = elastic_reference(X[row].reshape(shape), dy[row], dx[row])
+        np.testing.assert_allclose(out[row].reshape(shape), expected, atol=1e-5)
+
+
+def test_elastic_fields_are_gaussian_smoothed_uniform_noise_scaled_by_alpha():
+    from scipy.ndimage import gaussian_filter
+
+    dy, dx = ElasticDistortion((28, 28, 1), 34.0, 4.0, np.random.default_rng(0)).displacements(3)
+    uniform = np.random.default_rng(0).random((2, 3, 28, 28), dtype=np.float32) * 2 - 1
+    expected = 34.0 * gaussian_filter(uniform, 4.0, axes=(2, 3))
+    np.testing.assert_allclose(np.stack([dy, dx]), expected, atol=1e-4)
+    # neighbours move together: the fields are smooth
+    assert np.corrcoef(dy[:, :, :-1].ravel(), dy[:, :, 1:].ravel())[0, 1] > 0.9
+
+
+def test_zero_elastic_is_no_distortion():
+    X = np.random.default_rng(0).random((4, 64)).astype(np.float32)
+    out = ElasticDistortion((8, 8, 1), 0.0, 4.0, np.random.default_rng(0)).distort(X)
+    np.testing.assert_allclose(out, X, atol=1e-6)
+    make_batch = TrainingInputs({"elastic": 0.0}, None, 0.0, np.random.default_rng(0)).epoch(X, 4)
+    np.testing.assert_array_equal(make_batch(np.arange(4), np.empty_like(X)), X)
+
+
+def test_a_distorted_shape_is_still_that_shape():
+    rows, cols = np.mgrid[:28, :28] - 13.5
+    ring = (np.abs(np.hypot(rows, cols) - 8) < 2).astype(np.float32)    # a "0"
+    bar = (np.abs(cols) < 2) & (np.abs(rows) < 10)                      # a "1"
+    X = np.repeat(np.stack([ring.ravel(), bar.ravel()]).astype(np.float32), 50, axis=0)
+    out = ElasticDistortion((28, 28, 1), 34.0, 4.0, np.random.default_rng(0)).distort(X)
+    assert not np.allclose(out, X, atol=0.1)
+    own = [np.corrcoef(o, x)[0, 1] for o, x in zip(out, X)]
+    other = [np.corrcoef(o, x)[0, 1] for o, x in zip(out, X[::-1])]
+    assert np.mean(own) > 0.6 and np.all(np.array(own) > np.array(other))
+
+
+def elastic_batches(seed, epochs=1):
+    X = np.random.default_rng(0).random((40, 64)).astype(np.float32)
+    inputs = TrainingInputs({"elastic": 8.0, "elastic_sigma": 1.0, "shift": 1}, None, 0.0,
+                            np.random.default_rng(seed))
+    batches = []
+    for _ in range(epochs):
+        make_batch = inputs.epoch(X, 16)
+        batches += [make_batch(index, np.empty((16, 64), np.float32)).copy()
+                    for index in np.array_split(np.arange(40), [16, 32])]
+    return batches
+
+
+def test_elastic_batches_are_seeded_and_new_each_batch_and_epoch():
+    first, again, other = elastic_batches(0, epochs=2), elastic_batches(0, epochs=2), elastic_batches(1)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(first[0], other[0])
+    assert not np.allclose(first[0], first[3])   # the same rows in the next epoch
+
+
+def test_elastic_training_is_seeded_and_leaves_predict_alone(small_digits):
+    X, y = small_digits
+    model = fit(quick(augment={"elastic": 4.0, "elastic_sigma": 1.0}), X, y)
+    again = fit(quick(augment={"elastic": 4.0, "elastic_sigma": 1.0}), X, y)
+    np.testing.assert_array_equal(model.coefs_[0], again.coefs_[0])
+    assert not np.allclose(fit(quick(augment=None), X, y).coefs_[0], model.coefs_[0])
+    first = model.predict_proba(X)
+    np.testing.assert_array_equal(model.predict_proba(X), first)
+    np.testing.assert_array_equal(model.set_params(augment=None).predict_proba(X), first)

@@ -286,6 +286,15 @@ def test_cyclic_learning_rate_in_history(small_digits):
     assert [r["learning_rate"] for r in constant.history_] == [0.02] * 3
 
 
+def test_cosine_learning_rate_anneals_over_max_iter(small_digits):
+    X, y = small_digits
+    clf = quick(solver="sgd", learning_rate="cosine", learning_rate_init=0.1, max_iter=4).fit(X, y)
+    rates = [r["learning_rate"] for r in clf.history_]
+    np.testing.assert_allclose(rates, 0.05 * (1 + np.cos(np.pi * np.arange(4) / 4)))
+    clf.partial_fit(X, y)  # past max_iter: the last rate
+    assert clf.history_[-1]["learning_rate"] == pytest.approx(rates[-1])
+
+
 def test_invscaling_learning_rate_in_history(small_digits):
     X, y = small_digits
     clf = quick(solver="sgd", learning_rate="invscaling", learning_rate_init=0.5,

@@ -10,6 +10,7 @@ from estimators.optimizers import (
     Adam,
     AdaptiveSchedule,
     ConstantSchedule,
+    CosineSchedule,
     CyclicSchedule,
     InvScalingSchedule,
     make_optimizer,
@@ -192,6 +193,8 @@ def test_adam_follows_a_cyclic_schedule():
     ("adam", "invscaling", ConstantSchedule),  # sklearn's adam ignores learning_rate
     ("adam", "adaptive", ConstantSchedule),
     ("adam", "cyclic", CyclicSchedule),
+    ("sgd", "cosine", CosineSchedule),
+    ("adam", "cosine", CosineSchedule),
 ])
 def test_make_schedule_and_optimizer(solver, learning_rate, kind):
     est = MLPClassifier(solver=solver, learning_rate=learning_rate, learning_rate_init=0.02,

@@ -218,6 +218,8 @@ ERRORS = [
     ("augment_shift_float_range", "space:\n  augment_shift: {low: 0, high: 2.5}\n",
      "space.augment_shift: The 'augment' parameter of MLPClassifier ['shift'] must be an int"),
     ("augment_flip_choices", "space:\n  augment_flip: {choices: [true, maybe]}\n", "space.augment_flip: "),
+    ("augment_elastic_negative", "space:\n  augment_elastic: {low: -1.0, high: 30.0}\n",
+     "space.augment_elastic: The 'augment' parameter of MLPClassifier ['elastic'] must be a number >= 0"),
     ("augment_fixed_and_searched", "estimator: {augment: {shift: 1}}\nspace:\n  augment_shift: {choices: [0, 2]}\n",
      "space.augment_shift: is also fixed"),
 ]
