@@ -6,8 +6,10 @@ One vocabulary: a name in the space is the Optuna parameter's name and the
 MLflow param's name, and it is the estimator's argument of the same name, but
 for a few study-level names: ``lambda`` (the seeds' L2 coefficient, turned
 into ``alpha``), ``depth`` and ``width`` (turned into ``hidden_layer_sizes``),
-and ``augment_<key>`` (``augment_shift``, ``augment_crop_padding``,
-``augment_flip``: one entry each of the ``augment`` dict).
+and ``augment_<key>`` (one entry of the ``augment`` dict for each key of
+:data:`estimators.augment.AUGMENT_KEYS`: ``augment_shift``,
+``augment_crop_padding``, ``augment_flip``, ``augment_elastic``,
+``augment_elastic_sigma``).
 """
 
 import math
