@@ -25,7 +25,8 @@ epoch with them to a plain epoch of the same network (goal <= 1.15), on
 seed 001's CIFAR-10 network (3072-50-50-10, Leaky ReLU 0.02, batch norm
 before, SGD, batch 100, cyclic rate; random data of CIFAR-10's training
 shape) and on the MNIST network above: ``jitter=0.1``; ``augment``
-``{"crop_padding": 4, "flip": True}`` (CIFAR-10) and ``{"shift": 2}`` (MNIST).
+``{"crop_padding": 4, "flip": True}`` (CIFAR-10), and ``{"shift": 2}`` and
+the elastic distortions of ``studies/mnist_best.yaml`` (MNIST).
 Without MNIST on disk, random data of its shape stands in.
 
 ``--accuracy`` also trains seed 000's best layout (1024-512-64, PReLU, SGD
@@ -207,16 +208,20 @@ def speed(X, y, rounds, peak):
         print(f"  ours / pytorch = {ratio:.2f} ({verdict(ratio, 0.5)})")
 
 
+# studies/mnist_best.yaml's distortions (Simard et al. 2003): costly by nature, reported beside the others.
+ELASTIC = {"elastic": 36.0, "elastic_sigma": 6.0}
+
+
 def costs(X_mnist, y_mnist, rounds):
     """Epoch time with jitter and with augmentation over a plain epoch, on both networks."""
     X_cifar, y_cifar = cifar_shaped()
     cases = {
-        "seed 001 3072-50-50-10": (seed001, X_cifar, y_cifar, {"crop_padding": 4, "flip": True}),
-        "MNIST 784-1000-100-10": (ours, X_mnist, y_mnist, {"shift": 2}),
+        "seed 001 3072-50-50-10": (seed001, X_cifar, y_cifar, [{"crop_padding": 4, "flip": True}]),
+        "MNIST 784-1000-100-10": (ours, X_mnist, y_mnist, [{"shift": 2}, ELASTIC]),
     }
-    for title, (fit, X, y, augment) in cases.items():
+    for title, (fit, X, y, augments) in cases.items():
         contenders = {"plain": lambda: fit(X, y), "jitter 0.1": lambda: fit(X, y, jitter=0.1),
-                      f"augment {augment}": lambda: fit(X, y, augment=augment)}
+                      **{f"augment {a}": lambda a=a: fit(X, y, augment=a) for a in augments}}
         cpu = {}
         medians = timed_rounds(contenders, rounds, title, cpu)
         plain = medians.pop("plain")
@@ -224,6 +229,59 @@ def costs(X_mnist, y_mnist, rounds):
         for name, seconds in medians.items():
             print(f"  {name:40s} {seconds:6.2f} s  ratio {seconds / plain:.2f} "
                   f"({verdict(seconds / plain, 1.15)}); cpu ratio {cpu[name] / cpu['plain']:.2f}")
+
+
+def breakdown(X, y, peak, repeats=60):
+    """Where one batch step of ours goes: its matrix products alone, and each pass outside them (ms)."""
+    model = MLPClassifier(LAYOUT, activation="leaky_relu", slope=0.01, **SETTINGS).fit(X[:2560], y[:2560])
+    network, optimizer = model._network, model._optimizer
+    xb = np.ascontiguousarray(X[:256], dtype=np.float32)
+    Y = np.eye(10, dtype=np.float32)[np.searchsorted(model.classes_, y[:256])]
+    step = {
+        "whole step": lambda: (network.loss_and_gradients(xb, Y, 1e-4), network.weight_gradient_norms(),
+                               optimizer.update(network.grads)),
+        "matrix products alone": _products(network, xb),
+        "activations, forward and backward": _activation_passes(network, xb),
+        "squared weight norm (the loss's L2 term)": network.squared_weight_norm,
+        "weight decay (L2 gradient)": lambda: [d.add_weight_decay(1e-6) for d in network.dense],
+        "gradient norms (per-epoch diagnostics)": network.weight_gradient_norms,
+        "SGD update (velocity, Nesterov step)": lambda: optimizer.update(network.grads),
+    }
+    ms = {name: 1000 * statistics.median(_timed(f) for _ in range(repeats)) for name, f in step.items()}
+    limit = 1000 * epoch_flops(256, (X.shape[1], *LAYOUT, 10)) / peak / 1e9
+    print(f"\none batch of 256, ours, medians of {repeats} (FLOP limit {limit:.2f} ms at the sgemm peak):")
+    for name, value in ms.items():
+        print(f"  {name:42s} {value:6.2f} ms")
+    print(f"  outside the matrix products: {ms['whole step'] - ms['matrix products alone']:.2f} ms "
+          f"({1 - ms['matrix products alone'] / ms['whole step']:.0%} of the step)")
+
+
+def _products(network, xb):
+    """The step's matrix products alone, into preallocated arrays."""
+    dense = network.dense
+    outs = [np.empty((len(xb), d.coef.shape[1]), np.float32) for d in dense]
+
+    def run():
+        h = xb
+        for d, out in zip(dense, outs):
+            h = np.matmul(h, d.coef, out=out)
+        grad = outs[-1]
+        for i in reversed(range(len(dense))):
+            np.matmul((xb if i == 0 else outs[i - 1]).T, grad, out=dense[i].coef_grad)
+            if i:
+                grad = grad @ dense[i].coef.T
+    return run
+
+
+def _activation_passes(network, xb):
+    activations = [layer for layer in network.layers if type(layer).__name__ == "LeakyReLU"]
+    inputs = [np.random.default_rng(0).standard_normal((len(xb), d.coef.shape[1]), dtype=np.float32)
+              for d in network.dense[:-1]]
+
+    def run():
+        for layer, x in zip(activations, inputs):
+            layer.backward(layer.forward(x, True))
+    return run
 
 
 def accuracy(X, y, X_test, y_test):
@@ -250,6 +308,7 @@ def main(argv=None):
     print(f"sgemm peak {peak:.0f} GFLOP/s (2048 x 2048, best of 5)", flush=True)
     if args.only != "cost":
         speed(X, y, args.rounds, peak)
+        breakdown(X, y, peak)
     if args.only != "speed":
         costs(X, y, args.rounds)
     if args.accuracy and X_test is not None:
