@@ -1,6 +1,7 @@
 """Shared test helpers: small study files and stores in a temporary folder."""
 
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -9,6 +10,13 @@ import yaml
 
 # Tests make no network call: MLflow's usage telemetry stays off (before any test module imports MLflow).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+# Tests press Ctrl-C themselves (SIGINT, in this process and in the commands they start). A shell
+# that starts pytest in the background (`make test &`, `nohup ... &`) ignores SIGINT in it, and an
+# ignored signal stays ignored in every child: those tests would then hang. Python's own handler
+# again, which children reset to the default at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
