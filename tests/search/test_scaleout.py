@@ -209,9 +209,12 @@ def test_ctrl_c_prints_one_true_line(tmp_path, where, says):
     path = write(tmp_path, "ctrlc", **{**FAST, "artifacts": {}, "register": True}, n_trials=2)
     env = {"SEARCH_TEST_HOLD_AFTER": "1"} if where == "trial" else {"SEARCH_TEST_HOLD_REFIT": "1"}
     process = start(tmp_path, path, storage, hold=True, env=env, session=True)
-    held(tmp_path, process)  # trial 1 trains (trial 0's figures are being drawn), or the refit runs
-    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole process group
-    out, err = process.communicate(timeout=300)
+    try:
+        held(tmp_path, process)  # trial 1 trains (trial 0's figures are being drawn), or the refit runs
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole process group
+        out, err = process.communicate(timeout=300)
+    finally:
+        process.kill()  # a command that ignored Ctrl-C must not outlive the test
     assert process.returncode == 130
     assert [line for line in err.splitlines() if "interrupt" in line.lower()] == [says], err
     assert "Traceback" not in err and "Exception ignored" not in err, err
