@@ -228,7 +228,7 @@ def load_dataset(name, path=None, validation_fraction=0.1, validation_size=None,
         Keep at most this many training rows, a stratified random sample.
     test_subset : int, optional
         Keep at most this many test rows, a stratified random sample.
-    scaling : {'standard', 'minmax', 'none'}, default 'standard'
+    scaling : {'standard', 'minmax', 'zca', 'none'}, default 'standard'
         Features scaled by a ``StandardScaler`` or a clipping ``MinMaxScaler``
         fitted on the training rows only, or left as read.
     random_state : int, default 0
