@@ -51,9 +51,10 @@ def load():
     return load_dataset("mnist", validation_size=6000, scaling="minmax")
 
 
-def report(start, accuracy):
-    """One finished fit, as a line the bench reads: seconds since start and accuracy."""
-    print(json.dumps({"t": time.perf_counter() - start, "val_accuracy": float(accuracy)}), flush=True)
+def report(start, accuracy, params):
+    """One finished fit, as a line the bench reads: seconds since start, accuracy and params."""
+    print(json.dumps({"t": time.perf_counter() - start, "val_accuracy": float(accuracy),
+                      "params": params}), flush=True)
 
 
 def sklearn_mlp(width, depth, **params):
@@ -77,7 +78,7 @@ def run_optuna_sklearn(start, budget):
                                 "learning_rate_init", *SPACE["learning_rate_init"], log=True))
         model.fit(data.X_train, data.y_train)
         accuracy = model.score(data.X_val, data.y_val)
-        report(start, accuracy)
+        report(start, accuracy, trial.params)
         return accuracy
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -113,7 +114,7 @@ def run_grid_search(start, budget):
 
     def scorer(estimator, X, y):
         accuracy = estimator.score(X, y)
-        report(start, accuracy)
+        report(start, accuracy, estimator.get_params())
         return accuracy
 
     X = np.vstack([data.X_train, data.X_val])
@@ -166,34 +167,48 @@ def run_ours(start, budget, workers):
         study = optuna.load_study(study_name="efficiency", storage=storage)
         for trial in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
             print(json.dumps({"t": trial.datetime_complete.timestamp() - began,
-                              "val_accuracy": trial.value}), flush=True)
+                              "val_accuracy": trial.value, "params": trial.params}), flush=True)
+        pruned = study.get_trials(states=(optuna.trial.TrialState.PRUNED,))
+        print(json.dumps({"pruned": [(t.datetime_complete.timestamp() - began, t.last_step)
+                                     for t in pruned]}), flush=True)
 
 
 CONTENDERS = {"ours": run_ours, "optuna+sklearn": run_optuna_sklearn, "GridSearchCV": run_grid_search}
 
 
 def race(name, budget, workers):
-    """(seconds, val_accuracy) of each fit the contender finished within ``budget``."""
+    """(seconds, val_accuracy, params) of each fit the contender finished within ``budget``,
+    and the epochs at which its pruned trials stopped (ours only)."""
     command = [sys.executable, __file__, "--contender", name, "--checkpoints", str(budget),
                "--workers", str(workers)]
-    finished = []
+    finished, pruned = [], []
     for line in run_for(command, budget + 30).splitlines():
         if line.startswith("{"):
             fit = json.loads(line)
-            if fit["t"] <= budget:
-                finished.append((fit["t"], fit["val_accuracy"]))
-    return sorted(finished)
+            if "pruned" in fit:
+                pruned = [step for t, step in fit["pruned"] if t <= budget]
+            elif fit["t"] <= budget:
+                finished.append((fit["t"], fit["val_accuracy"], fit["params"]))
+    return sorted(finished, key=lambda fit: fit[0]), pruned
 
 
-def summary(name, finished, checkpoints, target):
+def summary(name, race_result, checkpoints, target):
+    finished, pruned = race_result
     best_at = []
     for checkpoint in checkpoints:
-        scores = [accuracy for t, accuracy in finished if t <= checkpoint]
+        scores = [accuracy for t, accuracy, _ in finished if t <= checkpoint]
         best_at.append(f"{max(scores):.4f}" if scores else "none")
-    reached = next((t for t, accuracy in finished if accuracy >= target), None)
+    reached = next((t for t, accuracy, _ in finished if accuracy >= target), None)
     at = " / ".join(f"{c:.0f} s: {b}" for c, b in zip(checkpoints, best_at))
     print(f"  {name:15s} {len(finished):3d} fits; best validation accuracy at {at}; "
           f"{target:.3f} {'after %.0f s' % reached if reached else 'not reached'}", flush=True)
+    if pruned:
+        print(f"  {'':15s} and {len(pruned)} pruned trials, stopped after epochs {sorted(pruned)}")
+    # the best few fits and where in the space they were: what the search found, not only how well
+    for t, accuracy, params in sorted(finished, key=lambda fit: -fit[1])[:3]:
+        shown = {k: (f"{v:.3g}" if isinstance(v, float) else v) for k, v in params.items()
+                 if k in SPACE}
+        print(f"  {'':15s} {accuracy:.4f} at {t:4.0f} s: {shown}", flush=True)
     return reached
 
 
