@@ -31,7 +31,8 @@ class ZCA(TransformerMixin, BaseEstimator):
     regularization : float, default=1.0
         ``eps`` as a multiple of the mean eigenvalue: the directions of small
         variance (fine detail and noise) are amplified at most this much less.
-        Small values whiten fully and overfit; 1.0 measured best on CIFAR-10
+        Small values whiten fully and overfit: on CIFAR-10, 0.1 scored 6 points
+        below standard scaling, 1.0 (with crops and flips) 3 points above it
         (see ``studies/cifar10_best.yaml``). Scale-free: pixels in 0..255 or
         0..1 give the same result.
     """
