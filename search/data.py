@@ -229,8 +229,9 @@ def load_dataset(name, path=None, validation_fraction=0.1, validation_size=None,
     test_subset : int, optional
         Keep at most this many test rows, a stratified random sample.
     scaling : {'standard', 'minmax', 'zca', 'none'}, default 'standard'
-        Features scaled by a ``StandardScaler`` or a clipping ``MinMaxScaler``
-        fitted on the training rows only, or left as read.
+        Features scaled by a ``StandardScaler``, a clipping ``MinMaxScaler`` or
+        ZCA whitening (:class:`search.preprocessing.ZCA`) fitted on the
+        training rows only, or left as read.
     random_state : int, default 0
         Seed for the subsets and the validation split.
     task : {'classification', 'regression'}, default 'classification'
