@@ -43,9 +43,9 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from estimators import MLPClassifier  # noqa: E402
 from search import service  # noqa: E402
-from search.objective import Objective  # noqa: E402
-from search.champion import params_of_trial  # noqa: E402
-from search.studyfile import load_study  # noqa: E402
+from search.trials.objective import Objective  # noqa: E402
+from search.outcome.champion import params_of_trial  # noqa: E402
+from search.study.file import load_study  # noqa: E402
 
 
 class NullClient:

@@ -12,10 +12,12 @@ import sys
 
 import optuna
 
-from . import progress, report, secrets
+from .trials import progress
+from .reporting import report
+from . import secrets
 from .data import DataError
-from .storage import StorageError
-from .studyfile import StudyFileError, load_study
+from .stores.storage import StorageError
+from .study.file import StudyFileError, load_study
 from .tracking import TrackingError, TrackingUnreachable
 
 USAGE_ERRORS = (StudyFileError, DataError, StorageError, TrackingUnreachable, report.ReportError)

@@ -14,15 +14,17 @@ from optuna.trial import TrialState
 
 from estimators import DivergenceError
 
-from . import budget, names, tracking
+from .trials import budget
+from .tracking import names
+from . import tracking
 from .data import load_dataset
-from .background import FIGURES
-from .objective import Objective
-from .progress import Progress
-from .storage import StorageError, beside_tracking, check_url, describe, exists, open_storage
-from .stages import StagePlan, make_pruner, make_sampler
-from .studyfile import load_study
-from .workers import (HEARTBEAT_STOPPED, Interrupted, alive_here, close_dead_trial_run, recover_dead_trials,
+from .trials.background import FIGURES
+from .trials.objective import Objective
+from .trials.progress import Progress
+from .stores.storage import StorageError, beside_tracking, check_url, describe, exists, open_storage
+from .study.stages import StagePlan, make_pruner, make_sampler
+from .study.file import load_study
+from .trials.workers import (HEARTBEAT_STOPPED, Interrupted, alive_here, close_dead_trial_run, recover_dead_trials,
                       retry_interrupted, sigterm_as_interrupt, start_workers, wait_for_workers, worker_id)
 
 
@@ -175,7 +177,7 @@ def check_stores(storage_url, tracking_uri):
 
 def finish(client, experiment, parent, study, spec, data):
     """After the trials: the summary on the parent run, then the refit and registration of the best."""
-    from .champion import log_summary, refit_and_register, summary_text
+    from .outcome.champion import log_summary, refit_and_register, summary_text
 
     FIGURES.wait()
     tracking.close_orphan_runs(client, experiment, parent, running_of(study))

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 
 from search import cli, tracking
 from search.service import load_data
-from search.studyfile import load_study
+from search.study.file import load_study
 from tests.conftest import REPO, tiny_study_text
 
 # End to end (subprocesses, MLflow stores, whole studies): `pytest -m "not slow"` leaves them out.

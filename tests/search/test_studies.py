@@ -1,6 +1,6 @@
 """Every study file in studies/: it loads, and it runs end to end in its quick form.
 
-The quick form (``run --quick``, :func:`search.studyfile.quick_overrides`)
+The quick form (``run --quick``, :func:`search.study.file.quick_overrides`)
 keeps each file's estimator, space, sampler, pruner and stages on a few hundred
 rows of its data for 2 epochs. Where the data is missing here, digits stands
 in for MNIST, and random images in CIFAR-10's own format for CIFAR-10.
@@ -22,12 +22,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from search import cli, service
 from search.data import DataError, load_arrays, load_dataset
-from search.report import report
-from search.space import Categorical, estimator_params
-from search.studyfile import QUICK_EPOCHS, QUICK_ROWS, QUICK_TRIALS, load_study
-from search.task import TASKS
+from search.reporting.report import report
+from search.study.space import Categorical, estimator_params
+from search.study.file import QUICK_EPOCHS, QUICK_ROWS, QUICK_TRIALS, load_study
+from search.study.task import TASKS
 from tests.conftest import REPO
-from tests.search.test_data import write_cifar_folder
+from tests.search.data.test_data import write_cifar_folder
 
 # A quick form's few hundred rows are fewer than some studies' batch size: clipped, as meant.
 # Whole studies end to end: `pytest -m "not slow"` leaves them out.

@@ -28,14 +28,14 @@ def hold(number):
 
 
 if FOLDER and os.environ.get("SEARCH_TEST_HOLD_REFIT"):
-    import search.champion as champion
+    import search.outcome.champion as champion
 
     def held_refit(client, parent, study, *args, **kwargs):
         hold(study.best_trial.number)
 
     champion.refit_and_register = held_refit
 elif FOLDER:
-    import search.objective as objective
+    import search.trials.objective as objective
 
     fit = objective.Objective.fit
 

@@ -1,0 +1,1 @@
+"""``python -m search report``: a study's tables and figures rebuilt from what MLflow holds."""

@@ -1,0 +1,173 @@
+"""Optuna storage from a URL: SQLite or PostgreSQL (RDB), or a journal file.
+
+RDB storages get Optuna's heartbeat, so a trial whose worker was killed is
+marked failed and retried by ``RetryHeartbeatStaleTrialCallback``; a journal file has
+no heartbeat, and the ``run`` command retries the trials of workers it saw die.
+"""
+
+import os
+import warnings
+from contextlib import nullcontext
+from pathlib import Path
+
+import optuna
+import sqlalchemy
+from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
+from sqlalchemy.engine import make_url
+
+from . import journal
+from ..trials.budget import QueueOnly, QueueOnlyRDB
+from ..secrets import mask, reason as _reason
+from .files import folder_lock, sqlite_path_problem
+
+# A journal file: concurrent workers on one machine append to it without the
+# lock contention of SQLite, and it is several times faster per write.
+DEFAULT_STORAGE = "journal:optuna.journal"
+RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
+JOURNAL_PREFIX = "journal:"
+MAX_RETRY = 2
+
+
+class StorageError(ValueError):
+    """A storage URL that cannot be used."""
+
+
+def describe(url):
+    """The URL as it may be shown: never with its password."""
+    return mask(url or DEFAULT_STORAGE)
+
+
+def is_journal(url):
+    return url.startswith(JOURNAL_PREFIX) or url.endswith(".journal")
+
+
+def check_url(url):
+    """``url`` if it names a storage we can open; a StorageError, writing nothing, if not."""
+    if is_journal(url):
+        path = url.removeprefix(JOURNAL_PREFIX)
+        if not path.strip():
+            raise StorageError(f"storage {describe(url)}: no journal file given (journal:path/to/file.journal)")
+        folder = Path(path).parent
+        if not folder.exists():
+            raise StorageError(f"storage {describe(url)}: folder {folder} does not exist")
+        problem = journal.problem(Path(path))
+        if problem:
+            raise StorageError(f"storage {describe(url)}: {problem}")
+        return url
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in RDB_SCHEMES:
+        raise StorageError(f"storage {describe(url)}: unknown scheme {scheme!r} "
+                           f"(use sqlite:///file.db, postgresql://..., or journal:file.journal)")
+    try:
+        database = make_url(url).database
+    except Exception as error:
+        raise StorageError(f"storage {describe(url)}: not a valid URL ({_reason(error)})") from None
+    if scheme == "sqlite":
+        problem = database not in (None, "", ":memory:") and sqlite_path_problem(database, "optuna")
+        if problem:
+            raise StorageError(f"storage {describe(url)}: {problem}")
+        return url
+    try:  # a server that does not answer is found now, before MLflow or Optuna write anything
+        engine = sqlalchemy.create_engine(url)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+    except Exception as error:
+        raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
+    return url
+
+
+def beside_tracking(tracking_uri):
+    """The default storage: a journal file beside a local SQLite tracking store, else ``DEFAULT_STORAGE``.
+
+    Kept with the MLflow database, the study is found again by the same command
+    from any folder, and under ``mlflow run``, which may run a copy of the project.
+    """
+    prefix = "sqlite:///"
+    path = tracking_uri.removeprefix(prefix).partition("?")[0] if tracking_uri.startswith(prefix) else ""
+    if not path or path == ":memory:":
+        return DEFAULT_STORAGE
+    return JOURNAL_PREFIX + str(Path(path).absolute().parent / DEFAULT_STORAGE.removeprefix(JOURNAL_PREFIX))
+
+
+def exists(url):
+    """Whether the storage already holds anything (a server-backed one always may)."""
+    url = url or DEFAULT_STORAGE
+    if is_journal(url):
+        return Path(url.removeprefix(JOURNAL_PREFIX)).exists()
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        return database in (None, "", ":memory:") or Path(database).exists()
+    return True
+
+
+class QueuedJournalStorage(QueueOnly, JournalStorage):
+    """A journal storage whose workers only take queued trials (see :mod:`search.budget`)."""
+
+
+class QueuedRDBStorage(QueueOnlyRDB, RDBStorage):
+    """An RDB storage whose workers only take queued trials (see :mod:`search.budget`)."""
+
+
+def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None,
+                 queue_only=False):
+    """An Optuna storage for ``url``.
+
+    Parameters
+    ----------
+    url : str, default 'journal:optuna.journal'
+        ``sqlite:///file.db``, ``postgresql://user:pass@host/db`` (any
+        SQLAlchemy URL of those schemes), or ``journal:path/to/file.journal``
+        (a path ending in ``.journal`` works too).
+    heartbeat_interval, grace_period : int
+        Seconds between a running trial's heartbeats, and of silence after
+        which it counts as dead (RDB storages); default
+        $SEARCH_HEARTBEAT_INTERVAL or 5, and $SEARCH_GRACE_PERIOD or 20.
+    on_failed_trial : callable, default=None
+        Called as ``on_failed_trial(study, trial)`` for a trial found dead,
+        before it is retried.
+    queue_only : bool, default=False
+        Trials come only from the queue: ``ask`` with nothing queued raises
+        :class:`search.budget.BudgetSpent` rather than create a trial.
+    """
+    url = check_url(url or DEFAULT_STORAGE)
+    heartbeat_interval = heartbeat_interval or int(os.environ.get("SEARCH_HEARTBEAT_INTERVAL", 5))
+    grace_period = grace_period or int(os.environ.get("SEARCH_GRACE_PERIOD", 20))
+    if is_journal(url):
+        # Absolute: the backend reopens its file by this path at every write.
+        path = Path(url.removeprefix(JOURNAL_PREFIX)).absolute()
+        lock = JournalFileSymlinkLock(str(path))  # the lock Optuna's writers take
+        journal.drop_torn_tail(path, lock)
+        kind = QueuedJournalStorage if queue_only else JournalStorage
+        return kind(JournalFileBackend(str(path), lock_obj=lock))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
+        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+
+    def failed(study, trial):
+        if on_failed_trial is not None:
+            on_failed_trial(study, trial)
+        retry(study, trial)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            rdb = QueuedRDBStorage if queue_only else RDBStorage
+            database = make_url(url).database if url.startswith("sqlite") else None
+            # Optuna's schema creation races too: one creator at a time per folder.
+            with folder_lock(Path(database).absolute().parent) if database not in (None, "", ":memory:") \
+                    else nullcontext():
+                return rdb(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                           heartbeat_stale_trial_callback=failed)
+    except Exception as error:
+        raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
+
+
+def retry_trial(study, trial):
+    """Queue a failed trial again, as the heartbeat's retry does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, trial)

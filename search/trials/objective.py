@@ -1,0 +1,197 @@
+"""The Optuna objective: train the estimator for one trial and track it in MLflow."""
+
+import time
+import warnings
+
+import numpy as np
+import optuna
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss
+
+from estimators import DivergenceError
+
+from ..tracking import names
+from .. import tracking
+from ..plots import trial as trial_plots
+from ..study import regression
+from .background import CORE_SHARING, FIGURES
+from ..secrets import mask
+from ..study.space import estimator_params
+from ..study.task import TASKS
+
+
+class PruningReporter:
+    """Estimator callback: reports each epoch's objective metric to the trial, and prunes."""
+
+    def __init__(self, trial, metric, report=True):
+        self.trial, self.metric, self.report = trial, metric, report
+
+    def __call__(self, estimator, record):
+        if self.report:
+            self.trial.report(record[self.metric], step=record["epoch"])
+            if self.trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {record['epoch']}: "
+                                         f"{self.metric}={record[self.metric]:.4f}")
+        return False
+
+    def __deepcopy__(self, memo):
+        # The trial is a handle on the study's storage, not something to copy.
+        return self
+
+
+class Objective:
+    """``objective(trial) -> mean of the metric over the study's repeats``.
+
+    Parameters
+    ----------
+    spec : StudySpec
+    data : search.data.Dataset
+    plan : search.stages.StagePlan
+        Gives each trial its stage and that stage's (narrowed) space.
+    client : MlflowClient
+    experiment : str
+        MLflow experiment id.
+    parent_run_id : str
+    worker : str
+        This worker's ``host:pid``, kept on its trials so a dead worker's can be found.
+    """
+
+    def __init__(self, spec, data, plan, client, experiment, parent_run_id, worker=""):
+        self.spec, self.data, self.plan, self.worker = spec, data, plan, worker
+        self.client, self.experiment, self.parent_run_id = client, experiment, parent_run_id
+
+    trial_number = None  # the trial being run, for a retry if it is interrupted
+
+    def __call__(self, trial):
+        try:
+            return self._run(trial)
+        except tracking.TrackingError as error:
+            # MLflow went away: Optuna keeps why, and the trial's run is closed when the study resumes.
+            trial.set_user_attr(names.FAIL_REASON, mask(str(error)))
+            raise
+
+    def _run(self, trial):
+        self.trial_number = trial.number
+        index, space = self.plan.stage_and_space(trial)
+        stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
+        values = space.suggest(trial)
+        params = self.params(values)
+        self.mark(trial, stage, space)
+        run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
+                                          trial.number, {names.STAGE: str(stage)})
+        logged = {**values, **params, names.STAGE: stage, names.TRIAL_NUMBER: trial.number}
+        ranges = {f"range.{name}": text for name, text in space.describe().items()}
+        started = time.perf_counter()
+        models, histories = [], []
+        try:  # from here on, however the trial ends, its run is ended with it
+            trial.set_user_attr(names.MLFLOW_RUN_ID, run_id)
+            tracking.log_batch(self.client, run_id, params=tracking.params_of(logged),
+                               tags=tracking.tags_of(ranges))
+            prunes = self.spec.pruner["name"] != "none"  # each report is a storage write
+            for repeat, seed in enumerate(self.spec.seeds):
+                model = self.fit(trial, params, seed, report=prunes and repeat == 0)
+                models.append(model)
+                histories.append(model.history_)
+        except optuna.TrialPruned as pruned:
+            # KILLED: MLflow's status for a stopped run, so a pruned trial stands out in the runs list.
+            self.finish(run_id, histories + [self._partial(models)], "PRUNED", "KILLED", str(pruned))
+            raise
+        except DivergenceError as error:
+            trial.set_user_attr(names.FAIL_REASON, mask(str(error)))
+            self.finish(run_id, histories + [list(error.history)], "FAIL", "FAILED", str(error))
+            raise
+        except BaseException as error:
+            # Ctrl-C, SIGTERM, a bug: the run must not stay RUNNING.
+            reason = mask(f"{type(error).__name__}: {error}")
+            trial.set_user_attr(names.FAIL_REASON, reason)
+            self.finish(run_id, histories, "FAIL",
+                        "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED", reason)
+            raise
+        return self.complete(trial, run_id, models, time.perf_counter() - started)
+
+    def mark(self, trial, stage, space):
+        """The trial's stage, worker and ranges; each attribute is a storage write: only what resuming and
+        reporting need."""
+        trial.set_user_attr(names.STAGE, stage)
+        trial.set_user_attr(names.WORKER, self.worker)
+        trial.set_user_attr(names.RANGES, space.describe())
+        if trial.user_attrs.get(names.FAIL_REASON):
+            trial.set_user_attr(names.FAIL_REASON, "")  # a retried trial inherits its original's
+
+    def params(self, values):
+        params = estimator_params(values, self.spec.estimator, len(self.data.X_train))
+        params.setdefault("max_iter", self.spec.epochs)  # as results.params_of_trial
+        return params
+
+    def fit(self, trial, params, seed, report):
+        reporter = PruningReporter(trial, self.spec.metric, report)
+        model = TASKS[self.spec.task].estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
+        self._current = model
+        with warnings.catch_warnings(), CORE_SHARING:
+            warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
+            return model.fit(self.data.X_train, self.data.y_train,
+                             validation_data=(self.data.X_val, self.data.y_val))
+
+    def _partial(self, models):
+        """The history of the model that was being trained when the trial stopped."""
+        current = getattr(self, "_current", None)
+        return [] if current is None or current in models else getattr(current, "history_", [])
+
+    def complete(self, trial, run_id, models, seconds):
+        finals = [m.history_[-1][self.spec.metric] for m in models]
+        value = float(np.mean(finals))
+        summary = {
+            self.spec.metric: value,
+            f"{self.spec.metric}_std": float(np.std(finals)),
+            "train_seconds": seconds,
+            **self.test_scores(models),
+        }
+        for repeat, model in enumerate(models):
+            # Each repeat's final values, so that reports can average over seeds (seed 000's slope table).
+            final = tracking.flatten_record(model.history_[-1])
+            for key in [self.spec.metric, "train_loss", *(k for k in final if k.startswith("prelu_slope"))]:
+                summary[f"{key}_repeat{repeat}"] = float(final[key])
+        # Single values under names of their own at step 0: no second point on the per-epoch
+        # curve of the metric, no one-dot line charts; <metric>_mean is Optuna's value.
+        summary[f"{self.spec.metric}_mean"] = summary.pop(self.spec.metric)
+        metrics = tracking.metrics_of(models[0].history_) + tracking.summary_metrics(summary)
+        tracking.log_batch(self.client, run_id, metrics=metrics,
+                           tags=tracking.tags_of({names.OPTUNA_STATE: "COMPLETE"}))
+        if self.spec.artifacts.get("trial_plots", True):
+            self.log_trial_plots(run_id, trial.number, models[0])
+        tracking.end_run(self.client, run_id, "FINISHED")
+        return value
+
+    def test_scores(self, models):
+        """Test accuracy and loss, mean over repeats: reported, never used to choose."""
+        data = self.data
+        if regression.is_regression(self.spec):
+            return regression.test_scores(models, data)
+        probas = [m.predict_proba(data.X_test) for m in models]  # one pass per model for both scores
+        accuracy = [accuracy_score(data.y_test, m.classes_[p.argmax(axis=1)]) for m, p in zip(models, probas)]
+        loss = [log_loss(data.y_test, p, labels=m.classes_) for m, p in zip(models, probas)]
+        return {"test_accuracy": float(np.mean(accuracy)), "test_loss": float(np.mean(loss))}
+
+    def finish(self, run_id, histories, state, status, reason):
+        """Log what a stopped trial had measured, with its state and reason, and end its run."""
+        metrics = tracking.metrics_of(histories[0]) if histories and histories[0] else []
+        try:
+            tracking.log_batch(self.client, run_id, metrics=metrics, tags=tracking.tags_of(
+                {names.OPTUNA_STATE: state, names.FAIL_REASON if state == "FAIL" else names.PRUNE_REASON: reason,
+                 names.NOTE: f"{state}: {reason}"}))
+        finally:
+            tracking.end_run(self.client, run_id, status)
+
+    def log_trial_plots(self, run_id, number, model):
+        """Draw and upload the trial's figures in the background (see :class:`search.background.FigureWriter`)."""
+        data, payload = self.data, {"title": f"trial {number}", "history": model.history_}
+        if regression.is_regression(self.spec):
+            return FIGURES.submit(self.client.tracking_uri, run_id, regression.trial_payload(model, data, payload["title"]))
+        if len(data.X_val):
+            proba = model.predict_proba(data.X_val)
+            payload.update(y_true=data.y_val, y_pred=model.classes_[proba.argmax(axis=1)])
+            if data.image_shape and self.spec.artifacts.get("images", True):
+                raw = data.X_val if data.X_val_raw is None else data.X_val_raw
+                payload.update(top=trial_plots.top_scored_set(proba, raw, data.y_val, model.classes_),
+                               image_shape=data.image_shape)
+        FIGURES.submit(self.client.tracking_uri, run_id, payload)
