@@ -24,6 +24,7 @@ gives the same values; the bench says when it did not.
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import os
 import statistics
@@ -68,10 +69,10 @@ def trial_phase(spec, folder, n_trials, tracked=True):
     timed = {}
     work, test_scores = service.work, Objective.test_scores
 
-    def timed_work(spec, study, client, *args, **kwargs):
+    def timed_work(run, study, *args, **kwargs):
         start = time.perf_counter()
         try:
-            return work(spec, study, client if tracked else NullClient(), *args, **kwargs)
+            return work(run if tracked else dataclasses.replace(run, client=NullClient()), study, *args, **kwargs)
         finally:
             timed["seconds"] = time.perf_counter() - start
 

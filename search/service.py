@@ -17,6 +17,7 @@ from estimators import DivergenceError
 from .trials import budget
 from .tracking import names
 from . import tracking
+from .context import StudyRun
 from .data import load_dataset
 from .trials.background import FIGURES
 from .trials.objective import Objective
@@ -45,15 +46,14 @@ def open_study(spec, storage_url, tracking_uri, create=False):
                              pruner=make_pruner(spec))
 
 
-def work(spec, study, client, data, n_trials=None, timeout=None, worker_index=0, progress=None):
+def work(run, study, n_trials=None, timeout=None, worker_index=0):
     """One worker's loop: the study's queued trials, until none is left, or ``n_trials`` or ``timeout`` is spent.
 
     Returns the number of trials this worker ran.
     """
-    plan = StagePlan(spec)
-    objective = Objective(spec, data, plan, client, study.user_attrs[names.EXPERIMENT_ID],
-                          study.user_attrs[names.PARENT_RUN_ID], worker=worker_id())
-    progress = progress or Progress(plan.total, spec.metric)
+    spec, plan = run.spec, run.plan
+    objective = Objective(run, worker=worker_id())
+    progress = Progress(plan.total, spec.metric)
     deadline = None if timeout is None else time.monotonic() + timeout
     ran, samplers = 0, {}
     with sigterm_as_interrupt():
@@ -98,9 +98,10 @@ def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, wor
                            "'python -m search run'; run that first")
     spec = load_study(text=text, path=f"<study {study_name}>")
     tracking_uri = tracking.resolve_uri(tracking_uri)
-    client = tracking.connect(tracking_uri)
     study = open_study(spec, storage_url, tracking_uri)
-    return work(spec, study, client, load_data(spec), n_trials, timeout, worker_index)
+    run = StudyRun(spec, load_data(spec), tracking.connect(tracking_uri), tracking_uri, storage_url,
+                   study.user_attrs[names.EXPERIMENT_ID], study.user_attrs[names.PARENT_RUN_ID])
+    return work(run, study, n_trials, timeout, worker_index)
 
 
 def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, timeout=None):
@@ -140,13 +141,14 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
               flush=True)
         with sigterm_as_interrupt():
             recover_dead_trials(study, client)
-            run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout)
+            run = StudyRun(spec, data, client, tracking_uri, storage_url, experiment, parent)
+            run_trials(run, study, workers, n_trials, timeout)
     except KeyboardInterrupt:
         tracking.close_orphan_runs(client, experiment, parent)
         tracking.end_run(client, parent, "KILLED")
         raise
     try:
-        result = finish(client, experiment, parent, study, spec, data)
+        result = finish(run, study)
     except KeyboardInterrupt:
         tracking.end_run(client, parent, "KILLED")
         raise Interrupted("every trial was recorded; the summary or the refit was stopped and nothing was "
@@ -175,36 +177,36 @@ def check_stores(storage_url, tracking_uri):
                            "give Optuna a file of its own (sqlite:///optuna.db)")
 
 
-def finish(client, experiment, parent, study, spec, data):
+def finish(run, study):
     """After the trials: the summary on the parent run, then the refit and registration of the best."""
     from .outcome.champion import log_summary, refit_and_register, summary_text
 
     FIGURES.wait()
-    tracking.close_orphan_runs(client, experiment, parent, running_of(study))
-    stages = log_summary(client, parent, study, spec)
-    print(summary_text(study, spec, stages), flush=True)
-    result = {"study": study, "parent_run_id": parent, "stages": stages}
+    tracking.close_orphan_runs(run.client, run.experiment, run.parent, running_of(study))
+    stages = log_summary(run, study)
+    print(summary_text(study, run.spec, stages), flush=True)
+    result = {"study": study, "parent_run_id": run.parent, "stages": stages}
     if study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        champion = refit_and_register(client, parent, study, spec, data)
+        champion = refit_and_register(run, study)
         print("\n".join(champion.lines), flush=True)
         result.update(model=champion.model, scores=champion.scores, model_uri=champion.model_uri,
                       champion=champion)
-    tracking.end_run(client, parent, "FINISHED")
+    tracking.end_run(run.client, run.parent, "FINISHED")
     return result
 
 
-def run_trials(spec, study, client, data, storage_url, tracking_uri, workers, n_trials, timeout):
+def run_trials(run, study, workers, n_trials, timeout):
     """Queue this invocation's trials, run them here or in ``workers`` processes; then what a dead worker left."""
-    budget.fill(study, StagePlan(spec).total, n_trials)
+    budget.fill(study, run.plan.total, n_trials)
     if workers == 1:
-        work(spec, study, client, data, n_trials, timeout)
+        work(run, study, n_trials, timeout)
         return
     deadline = None if timeout is None else time.monotonic() + timeout
-    wait_for_workers(start_workers(spec, storage_url, tracking_uri, workers, timeout), study, client)
+    wait_for_workers(start_workers(run.spec, run.storage_url, run.tracking_uri, workers, timeout), study, run.client)
     # A worker that died had its trial queued again (wait_for_workers): it runs here, in the time left.
     left = None if deadline is None else deadline - time.monotonic()
     if left is None or left > 0:
-        work(spec, study, client, data, None, left)
+        work(run, study, None, left)
 
 
 def running_of(study):

@@ -48,8 +48,9 @@ def summary_text(study, spec, stages):
     return "\n".join(lines)
 
 
-def log_summary(client, run_id, study, spec):
+def log_summary(run, study):
     """trials.csv, best parameters, the stage table and Optuna's figures, on the parent run."""
+    client, run_id, spec = run.client, run.parent, run.spec
     stages = stage_table(study, spec)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -104,7 +105,7 @@ class Champion:
     lines: list
 
 
-def refit_and_register(client, run_id, study, spec, data):
+def refit_and_register(run, study):
     """Refit the best trial on train + validation, guard it, score it on test, log and register it.
 
     The logged model is the whole :class:`~sklearn.pipeline.Pipeline` (the
@@ -118,6 +119,7 @@ def refit_and_register(client, run_id, study, spec, data):
     -------
     Champion
     """
+    client, run_id, spec, data = run.client, run.parent, run.spec, run.data
     best = study.best_trial
     X, y = _train_and_validation(data)
     params = params_of_trial(best, spec, len(X))

@@ -44,21 +44,17 @@ class Objective:
 
     Parameters
     ----------
-    spec : StudySpec
-    data : search.data.Dataset
-    plan : search.stages.StagePlan
-        Gives each trial its stage and that stage's (narrowed) space.
-    client : MlflowClient
-    experiment : str
-        MLflow experiment id.
-    parent_run_id : str
+    run : search.context.StudyRun
+        The study, its data, clients and runs; its plan gives each trial its stage and that stage's
+        (narrowed) space.
     worker : str
         This worker's ``host:pid``, kept on its trials so a dead worker's can be found.
     """
 
-    def __init__(self, spec, data, plan, client, experiment, parent_run_id, worker=""):
-        self.spec, self.data, self.plan, self.worker = spec, data, plan, worker
-        self.client, self.experiment, self.parent_run_id = client, experiment, parent_run_id
+    def __init__(self, run, worker=""):
+        self.run, self.worker = run, worker
+        self.spec, self.data, self.plan, self.client = run.spec, run.data, run.plan, run.client
+        self.experiment, self.parent_run_id = run.experiment, run.parent
 
     trial_number = None  # the trial being run, for a retry if it is interrupted
 

@@ -30,7 +30,7 @@ def hold(number):
 if FOLDER and os.environ.get("SEARCH_TEST_HOLD_REFIT"):
     import search.outcome.champion as champion
 
-    def held_refit(client, parent, study, *args, **kwargs):
+    def held_refit(run, study, *args, **kwargs):
         hold(study.best_trial.number)
 
     champion.refit_and_register = held_refit
