@@ -142,3 +142,15 @@ def estimator_params(values, fixed, n_train):
         batch_size = min(200, n_train) if batch_size == "auto" else min(batch_size, n_train)
         params["alpha"] = 2 * batch_size * params.pop("lambda")
     return params
+
+
+def trial_params(values, spec, n_train):
+    """The estimator arguments a trial trains with: :func:`estimator_params` of its ``values`` and the
+    study's fixed ones, for ``spec.epochs`` unless the study fixes ``max_iter``.
+
+    The objective calls it as the trial starts, the champion's refit for the finished best trial:
+    both train the same configuration.
+    """
+    params = estimator_params(values, spec.estimator, n_train)
+    params.setdefault("max_iter", spec.epochs)
+    return params

@@ -4,7 +4,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FixedTrial
 
-from search.study.space import Categorical, Range, SearchSpace, estimator_params, label
+from search.study.space import Categorical, Range, SearchSpace, estimator_params, label, trial_params
 
 LAMBDA = Range(1e-6, 1e-1, log=True)
 SLOPE = Range(-1.0, 1.0)
@@ -160,3 +160,13 @@ def test_augment_entries_join_the_fixed_augment_dict():
     assert params == {"augment": {"flip": True, "shift": 2, "crop_padding": 0}, "image_shape": (28, 28)}
     assert fixed == {"augment": {"flip": True}, "image_shape": (28, 28)}  # the study's dict is not changed
     assert estimator_params({"augment_flip": False}, {}, n_train=10) == {"augment": {"flip": False}}
+
+
+def test_trial_params_are_the_estimator_arguments_for_the_studys_epochs_unless_fixed():
+    from types import SimpleNamespace
+
+    spec = SimpleNamespace(estimator={"batch_size": 32}, epochs=7)
+    assert trial_params({"lambda": 1e-3, "depth": 2, "width": 16}, spec, 500) == {
+        "batch_size": 32, "alpha": pytest.approx(0.064), "hidden_layer_sizes": (16, 16), "max_iter": 7}
+    spec = SimpleNamespace(estimator={"max_iter": 3}, epochs=7)
+    assert trial_params({}, spec, 500) == {"max_iter": 3}
