@@ -25,6 +25,7 @@ from .trials.progress import Progress
 from .stores.storage import StorageError, beside_tracking, check_url, describe, exists, open_storage
 from .study.stages import StagePlan, make_pruner, make_sampler
 from .study.file import load_study
+from .study.task import TASKS
 from .trials.workers import (HEARTBEAT_STOPPED, Interrupted, alive_here, close_dead_trial_run, recover_dead_trials,
                       retry_interrupted, sigterm_as_interrupt, start_workers, wait_for_workers, worker_id)
 
@@ -125,7 +126,7 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
-    tracking.mark_experiment(client, experiment, spec.metric, spec.direction, [name for name, _ in spec.space])
+    tracking.mark_experiment(client, experiment, spec, TASKS[spec.task])
     study = open_study(spec, storage_url, tracking_uri, create=True)
     tracking.close_dead_parents(client, experiment, spec.name, alive_here)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
@@ -179,7 +180,8 @@ def check_stores(storage_url, tracking_uri):
 
 def finish(run, study):
     """After the trials: the summary on the parent run, then the refit and registration of the best."""
-    from .outcome.champion import log_summary, refit_and_register, summary_text
+    from .outcome.champion import refit_and_register
+    from .outcome.summary import log_summary, summary_text
 
     FIGURES.wait()
     tracking.close_orphan_runs(run.client, run.experiment, run.parent, running_of(study))

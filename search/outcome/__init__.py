@@ -1,2 +1,3 @@
-"""What a finished study leaves: its summary on the parent run, and the champion (refit, guarded,
-logged as one pipeline and registered)."""
+"""What a finished study leaves: its summary on the parent run (:mod:`.summary`), and the champion
+(:mod:`.champion`: refit, guarded, scored on test) logged as one pipeline (:mod:`.model`) and
+registered (:mod:`search.tracking.registry`)."""

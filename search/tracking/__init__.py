@@ -126,14 +126,16 @@ def experiment_id(client, name):
         return experiment.experiment_id
 
 
-def mark_experiment(client, experiment, metric, direction, params):
-    """Tag the study's experiment for MLflow's UI: the model-training view, charts led by ``metric``,
-    and a shared view of the runs table with the study's columns (see :func:`ui_link`).
+def mark_experiment(client, experiment, spec, task):
+    """Tag the study's experiment for MLflow's UI: the model-training view, charts led by the study's
+    objective, and a shared view of the runs table with the study's columns (see :func:`ui_link`):
+    the objective, ``task``'s test metric, the trial's state, its stage and the searched params.
 
     The UI puts the experiment's primary metric first among the runs' charts.
     """
-    columns = [f"metrics.`{metric}_mean`", "metrics.`test_accuracy`", f"tags.`{names.OPTUNA_STATE}`",
-               f"params.`{names.STAGE}`", *(f"params.`{name}`" for name in params)]
+    metric, direction = spec.metric, spec.direction
+    columns = [f"metrics.`{metric}_mean`", f"metrics.`{task.test_metric}`", f"tags.`{names.OPTUNA_STATE}`",
+               f"params.`{names.STAGE}`", *(f"params.`{name}`" for name, _ in spec.space)]
     # Grouped by stage: the trials show at once, not folded under their parent run.
     view = {"selectedColumns": columns, "orderByKey": "attributes.start_time", "orderByAsc": False,
             "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": names.STAGE}]}}

@@ -11,7 +11,7 @@ import json
 
 from mlflow.exceptions import MlflowException
 
-from .names import STUDY
+from .names import PARENT_RUN_ID, STUDY
 
 # Tags that identify a candidate: equal tags, same model.
 IDENTITY_TAGS = (STUDY, "trial", "data_fingerprint", "config")
@@ -59,22 +59,48 @@ def is_better(tags, current, direction):
     return better, f"{tags['objective']} {new:.4f} is {relation} version {current.version}'s {old:.4f}"
 
 
-def register(client, model_uri, name, alias, tags, description, direction):
-    """Register ``model_uri`` as a new version of ``name``; move ``alias`` if it is better.
+def version_tags(spec, best, run_id, data, params):
+    """What tells the champion candidate of trial ``best`` apart from other versions
+    (:data:`IDENTITY_TAGS`) and ranks it (``objective``, ``objective_value``)."""
+    return {STUDY: spec.name, "trial": best.number, PARENT_RUN_ID: run_id,
+            "data_fingerprint": data.fingerprint, "config": config_digest(params, spec.seeds[0]),
+            "objective": spec.metric, "objective_value": f"{best.value:.6f}"}
+
+
+def register(client, spec, model_uri, tags, description):
+    """Register ``model_uri`` as a new version of the study's registered model; move its alias if
+    the candidate is better.
+
+    Parameters
+    ----------
+    spec : search.study.file.StudySpec
+        Its ``register`` (``name``, ``alias``) and ``direction``.
 
     Returns
     -------
-    version : str
-    moved : bool
-    why : str
-        Why the alias moved or stayed.
+    uri : str
+        The new version's ``models:/<name>/<version>``.
+    line : str
+        What was registered, and whether the alias moved and why.
     """
     import mlflow
 
+    name, alias = spec.register["name"], spec.register["alias"]
     current = champion(client, name, alias)
     version = mlflow.register_model(model_uri, name, tags={k: str(v) for k, v in tags.items()}).version
     client.update_model_version(name, version, description=description)
-    moved, why = is_better(tags, current, direction)
+    moved, why = is_better(tags, current, spec.direction)
     if moved:
         client.set_registered_model_alias(name, alias, version)
-    return str(version), moved, why
+    line = (f"registered {name} version {version}; {alias} {'moved to it' if moved else 'stays'} ({why}): "
+            f"models:/{name}@{alias}" + ("" if moved else f", this one models:/{name}/{version}"))
+    return f"models:/{name}/{version}", line
+
+
+def unchanged(client, register, version):
+    """What to say when ``version`` already holds this candidate: nothing registered, the alias left."""
+    name, alias = register["name"], register["alias"]
+    current = champion(client, name, alias)
+    where = (f"{alias} is version {current.version}" if current is not None else f"no {alias}")
+    return (f"nothing changed since {name} version {version.version} (study {version.tags[STUDY]}, "
+            f"trial {version.tags['trial']}, same data): no refit, no new version; {where}")

@@ -6,18 +6,14 @@ import warnings
 import numpy as np
 import optuna
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, log_loss
 
 from estimators import DivergenceError
 
 from ..tracking import names
 from .. import tracking
-from ..plots import trial as trial_plots
-from ..study import regression
 from .background import CORE_SHARING, FIGURES
 from ..secrets import mask
-from ..study.space import estimator_params
-from ..study.task import TASKS
+from ..study.space import trial_params
 
 
 class PruningReporter:
@@ -71,7 +67,7 @@ class Objective:
         index, space = self.plan.stage_and_space(trial)
         stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
         values = space.suggest(trial)
-        params = self.params(values)
+        params = trial_params(values, self.spec, len(self.data.X_train))
         self.mark(trial, stage, space)
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
                                           trial.number, {names.STAGE: str(stage)})
@@ -114,14 +110,9 @@ class Objective:
         if trial.user_attrs.get(names.FAIL_REASON):
             trial.set_user_attr(names.FAIL_REASON, "")  # a retried trial inherits its original's
 
-    def params(self, values):
-        params = estimator_params(values, self.spec.estimator, len(self.data.X_train))
-        params.setdefault("max_iter", self.spec.epochs)  # as results.params_of_trial
-        return params
-
     def fit(self, trial, params, seed, report):
         reporter = PruningReporter(trial, self.spec.metric, report)
-        model = TASKS[self.spec.task].estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
+        model = self.run.task.estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
         self._current = model
         with warnings.catch_warnings(), CORE_SHARING:
             warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
@@ -140,7 +131,7 @@ class Objective:
             self.spec.metric: value,
             f"{self.spec.metric}_std": float(np.std(finals)),
             "train_seconds": seconds,
-            **self.test_scores(models),
+            **self.run.task.trial_scores(models, self.data),  # reported, never used to choose
         }
         for repeat, model in enumerate(models):
             # Each repeat's final values, so that reports can average over seeds (seed 000's slope table).
@@ -158,16 +149,6 @@ class Objective:
         tracking.end_run(self.client, run_id, "FINISHED")
         return value
 
-    def test_scores(self, models):
-        """Test accuracy and loss, mean over repeats: reported, never used to choose."""
-        data = self.data
-        if regression.is_regression(self.spec):
-            return regression.test_scores(models, data)
-        probas = [m.predict_proba(data.X_test) for m in models]  # one pass per model for both scores
-        accuracy = [accuracy_score(data.y_test, m.classes_[p.argmax(axis=1)]) for m, p in zip(models, probas)]
-        loss = [log_loss(data.y_test, p, labels=m.classes_) for m, p in zip(models, probas)]
-        return {"test_accuracy": float(np.mean(accuracy)), "test_loss": float(np.mean(loss))}
-
     def finish(self, run_id, histories, state, status, reason):
         """Log what a stopped trial had measured, with its state and reason, and end its run."""
         metrics = tracking.metrics_of(histories[0]) if histories and histories[0] else []
@@ -179,15 +160,7 @@ class Objective:
             tracking.end_run(self.client, run_id, status)
 
     def log_trial_plots(self, run_id, number, model):
-        """Draw and upload the trial's figures in the background (see :class:`search.background.FigureWriter`)."""
-        data, payload = self.data, {"title": f"trial {number}", "history": model.history_}
-        if regression.is_regression(self.spec):
-            return FIGURES.submit(self.client.tracking_uri, run_id, regression.trial_payload(model, data, payload["title"]))
-        if len(data.X_val):
-            proba = model.predict_proba(data.X_val)
-            payload.update(y_true=data.y_val, y_pred=model.classes_[proba.argmax(axis=1)])
-            if data.image_shape and self.spec.artifacts.get("images", True):
-                raw = data.X_val if data.X_val_raw is None else data.X_val_raw
-                payload.update(top=trial_plots.top_scored_set(proba, raw, data.y_val, model.classes_),
-                               image_shape=data.image_shape)
+        """Draw and upload the trial's figures in the background (see :class:`search.trials.background.FigureWriter`)."""
+        payload = self.run.task.trial_payload(model, self.data, f"trial {number}",
+                                              images=self.spec.artifacts.get("images", True))
         FIGURES.submit(self.client.tracking_uri, run_id, payload)

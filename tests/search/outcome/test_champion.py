@@ -24,14 +24,15 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from estimators import MLPClassifier
-import search.outcome.champion
+from estimators import MLPRegressor
 from search import cli
-from search.data import load_dataset
-from search.data.preprocessing import with_estimator
+from search.context import StudyRun
+from search.outcome import champion as champion_module
 from search.service import load_data
+from search.study.task import TASKS
 from search.study.file import load_study
 from tests.conftest import free_port, tiny_study_text
+from tests.search.test_regression import STUDY as REGRESSION
 
 Finished = namedtuple("Finished", "path stores folder client uri parent output")
 
@@ -174,13 +175,13 @@ def fake_best(spec, value, **params):
         "lambda": FloatDistribution(1e-5, 1e-2, log=True)})
 
 
-def guarded(spec, data, number=0, **refit_params):
+def guarded(spec, data, number=0, value=0.5, **refit_params):
     """``_guarded_refit`` for a trial of 'relu' and lambda 1e-4, its refit given ``refit_params``."""
-    best = fake_best(spec, value=0.5)
+    best = fake_best(spec, value=value)
     best.number = number
-    X, y = search.outcome.champion._train_and_validation(data)
-    params = {**search.outcome.champion.params_of_trial(best, spec, len(X)), **refit_params}
-    return search.outcome.champion._guarded_refit(best, spec, data, X, y, params)
+    X, _ = champion_module._train_and_validation(data)
+    params = {**champion_module.params_of_trial(best, spec, len(X)), **refit_params}
+    return champion_module._guarded_refit(StudyRun(spec, data, None, "", ""), best, params)
 
 
 def compared(reason):
@@ -198,7 +199,7 @@ def test_a_refit_worse_than_the_best_trials_own_model_is_replaced_by_it(tiny):
 
 def test_a_refit_better_than_the_best_trials_own_model_is_kept(tiny):
     spec, data = tiny
-    X, _ = search.outcome.champion._train_and_validation(data)
+    X, _ = champion_module._train_and_validation(data)
     model, source, reason = guarded(spec, data, max_iter=30)  # ten times the trial's epochs
     refit, own = compared(reason)
     assert source == "refit" and refit >= own and model.t_ == len(X) * model.n_iter_  # trained on X
@@ -209,6 +210,28 @@ def test_a_diverging_refit_is_replaced_by_the_trials_own_model(tiny):
     model, source, reason = guarded(spec, data, number=3, learning_rate_init=1e6)
     assert source == "trial-3" and "the refit diverged" in reason
     assert model.learning_rate_init == 0.05  # the trial's own configuration
+
+
+def test_a_regressions_guard_compares_by_the_regression_objective(tmp_path):
+    path = tmp_path / "guard.yaml"
+    path.write_text(yaml.safe_dump({**REGRESSION, "epochs": 10, "objective": "val_loss"}))
+    spec = load_study(path)
+    data = load_data(spec)
+    model, source, reason = guarded(spec, data, number=4, value=2000.0, learning_rate_init=1e-7)
+    refit, own = compared(reason)
+    assert reason.startswith("loss on the training and validation rows") and isinstance(model, MLPRegressor)
+    assert source == "trial-4" and refit > own  # val_loss is minimised: the higher loss loses
+    X, y = champion_module._train_and_validation(data)
+    assert own == pytest.approx(TASKS["regression"].objective_on(model, X, y, "val_loss"))
+
+
+def test_the_refit_trains_what_the_trial_trained(tiny):
+    spec, data = tiny
+    best = fake_best(spec, value=0.5, activation="leaky_relu", **{"lambda": 1e-3})
+    params = champion_module.params_of_trial(best, spec, len(data.X_train))
+    batch = min(spec.estimator["batch_size"], len(data.X_train))
+    assert params == {**spec.estimator, "activation": "leaky_relu", "alpha": pytest.approx(2 * batch * 1e-3),
+                      "max_iter": spec.epochs}
 
 
 def wait_until_ready(process, url, deadline_s=180):
@@ -281,20 +304,3 @@ def test_mlflow_models_predict_reads_a_csv_of_raw_rows(champion, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     predicted = np.array(json.loads(out.read_text())["predictions"])
     assert np.mean(predicted == y_test) == champion.parent.data.metrics["test_accuracy"]
-
-
-def test_string_labels_stay_strings_through_pyfunc(tmp_path):
-    """A csv study's labels are class names: the logged pipeline predicts them as they are."""
-    X, y = load_digits(return_X_y=True)
-    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
-    rows = pd.DataFrame(X[:600].astype(int))
-    rows["label"] = names[y[:600]]
-    rows.to_csv(tmp_path / "digits.csv", index=False)
-    data = load_dataset("csv", tmp_path / "digits.csv", validation_fraction=0)
-    model = with_estimator(data.preprocessing, MLPClassifier((16,), max_iter=5, random_state=0).fit(
-        data.X_train, data.y_train))
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    run = MlflowClient().create_run(MlflowClient().create_experiment("strings"))
-    uri = search.outcome.champion.log_model(run.info.run_id, model, search.outcome.champion.raw_example(data.X_test_raw[:5]))
-    predicted = mlflow.pyfunc.load_model(uri).predict(data.X_test_raw.astype(np.int64))
-    assert set(predicted) <= set(names) and list(predicted) == list(model.predict(data.X_test_raw))

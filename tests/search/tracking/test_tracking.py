@@ -105,3 +105,32 @@ def test_a_store_that_cannot_be_used_is_not_called_unreachable(uri, words, tmp_p
     with pytest.raises(tracking.TrackingUnreachable) as error:
         tracking.connect(uri.format(tmp=tmp_path))
     assert words in str(error.value) and "not reachable" not in str(error.value)
+
+
+@pytest.mark.parametrize("task, test_column", [("classification", "test_accuracy"), ("regression", "test_r2")])
+def test_the_experiments_runs_table_shows_the_objective_and_the_tasks_test_metric(task, test_column):
+    import json
+    from types import SimpleNamespace
+
+    from search.study.space import Categorical, SearchSpace
+    from search.study.task import TASKS
+    from search.tracking.names import SHARED_VIEW_TAG, VIEW_KEY
+
+    class Client:
+        def __init__(self):
+            self.tags = {}
+
+        def get_experiment(self, experiment):
+            return SimpleNamespace(tags=dict(self.tags))
+
+        def set_experiment_tag(self, experiment, key, value):
+            self.tags[key] = value
+
+    spec = SimpleNamespace(metric="val_loss", direction="minimize",
+                           space=SearchSpace({"activation": Categorical(["relu"])}))
+    client = Client()
+    tracking.mark_experiment(client, "1", spec, TASKS[task])
+    view = json.loads(client.tags[SHARED_VIEW_TAG + VIEW_KEY])
+    assert view["selectedColumns"] == ["metrics.`val_loss_mean`", f"metrics.`{test_column}`",
+                                       "tags.`optuna.state`", "params.`stage`", "params.`activation`"]
+    assert client.tags["mlflow.experiment.primaryMetric.greaterIsBetter"] == "False"

@@ -1,9 +1,17 @@
 """Tests for search.trials.background: the figure process and the BLAS threads training shares with it."""
 
+import warnings
+from pathlib import Path
+
+import matplotlib.image
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from search.trials.background import CoreSharing, FigureWriter
+from search import tracking
+from search.data import load_dataset
+from search.study.task import TASKS
+from search.trials.background import CoreSharing, FigureWriter, draw_and_log
 
 
 class FakeFigures:
@@ -56,3 +64,33 @@ def test_the_figure_writer_is_busy_until_its_last_job_is_done():
     assert writer.busy()
     last.set_result(None)
     assert not writer.busy()
+
+
+class LoggedFigures:
+    """A stand-in for MlflowClient: what log_artifacts was given, read while the folder exists."""
+
+    logged = {}
+
+    def __init__(self, tracking_uri):
+        self.tracking_uri = tracking_uri
+
+    def log_artifacts(self, run_id, folder, artifact_path):
+        for path in Path(folder).glob("*.png"):
+            image = matplotlib.image.imread(path)
+            assert image.shape[0] > 200 and image.shape[1] > 200 and image.std() > 0.01  # drawn, not blank
+        LoggedFigures.logged[run_id] = (self.tracking_uri, artifact_path, sorted(p.name for p in Path(folder).iterdir()))
+
+
+@pytest.mark.parametrize("task, dataset, figures", [
+    ("classification", "digits", ["confusion_matrix.png", "curves.png", "gradient_norms.png", "top3_images.png"]),
+    ("regression", "diabetes", ["curves.png", "gradient_norms.png", "predictions.png"]),
+])
+def test_each_tasks_trial_figures_are_drawn_and_logged_under_plots(monkeypatch, task, dataset, figures):
+    data = load_dataset(dataset, task=task, subset=300, validation_fraction=0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = TASKS[task].estimator(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(
+            data.X_train, data.y_train, validation_data=(data.X_val, data.y_val))
+    monkeypatch.setattr(tracking, "MlflowClient", LoggedFigures)
+    draw_and_log("sqlite:///mlflow.db", f"run-{task}", TASKS[task].trial_payload(model, data, "trial 0"))
+    assert LoggedFigures.logged[f"run-{task}"] == ("sqlite:///mlflow.db", "plots", figures)

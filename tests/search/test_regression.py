@@ -1,11 +1,12 @@
-"""Tests for search.study.regression: a regression study end to end, its scores, its guard and its figures."""
+"""A regression study end to end, through the command line: its trials' scores and figures, its
+champion, its experiment's columns, its report, and its bad input (each step's regression side is
+tested with the task's, in tests/search/study/test_task.py)."""
 
 import contextlib
 import io
-import warnings
+import json
 from collections import namedtuple
 
-import matplotlib.image
 import mlflow
 import numpy as np
 import pandas as pd
@@ -13,22 +14,15 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 from sklearn.datasets import load_diabetes
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import mean_poisson_deviance, mean_squared_error, r2_score
+from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from estimators import MLPRegressor
-import search.outcome.champion
 from search import cli
-from search.plots import trial as trial_plots
-from search.study import regression
-from search.data import load_dataset
-from search.service import load_data
-from search.study.file import load_study
+from search.tracking.names import SHARED_VIEW_TAG, VIEW_KEY
 from tests.search.test_bad_input import STORE_NAMES, csv_text
 from tests.search.test_bad_input import test_bad_input_is_one_line_exit_2_and_writes_nothing as check_bad_input
-from tests.search.outcome.test_champion import compared, fake_best
 
 STUDY = {
     "name": "reg",
@@ -50,87 +44,6 @@ def raw_diabetes_test_rows():
     X, y = load_diabetes(return_X_y=True, scaled=False)
     _, X_test, _, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
     return X_test, y_test
-
-
-def fitted(epochs=5, **params):
-    data = load_dataset("diabetes", task="regression", validation_fraction=0.2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=epochs,
-                             random_state=0, **params)
-        return model.fit(data.X_train, data.y_train, validation_data=(data.X_val, data.y_val)), data
-
-
-# ----------------------------------------------------------------------------
-# Scores and the guard's measure
-# ----------------------------------------------------------------------------
-
-def test_scores_are_r2_the_estimators_own_loss_and_the_mse():
-    y, predicted = np.array([1.0, 2.0, 4.0, 3.0]), np.array([1.5, 2.0, 3.0, 3.5])
-    squared = regression.scores(MLPRegressor(), y, predicted)
-    assert squared == {"test_r2": pytest.approx(r2_score(y, predicted)),
-                       "test_loss": pytest.approx(mean_squared_error(y, predicted) / 2),
-                       "test_mse": pytest.approx(mean_squared_error(y, predicted))}
-    poisson = regression.scores(MLPRegressor(loss="poisson"), y, predicted)
-    assert poisson["test_loss"] == pytest.approx(mean_poisson_deviance(y, predicted) / 2)
-
-
-def test_the_test_loss_is_what_val_loss_measures_on_the_validation_rows():
-    model, data = fitted()
-    val = regression.scores(model, data.y_val, model.predict(data.X_val))
-    assert val["test_loss"] == pytest.approx(model.history_[-1]["val_loss"], rel=1e-5)
-    assert val["test_r2"] == pytest.approx(model.history_[-1]["val_r2"], rel=1e-5)
-    assert regression.objective_on(model, data.X_val, data.y_val, "val_r2") == pytest.approx(val["test_r2"])
-    assert regression.objective_on(model, data.X_val, data.y_val, "val_loss") == pytest.approx(val["test_loss"])
-
-
-def test_a_model_predicting_nan_scores_nan():
-    nan = regression.scores(MLPRegressor(), np.ones(3), np.array([1.0, np.nan, 1.0]))
-    assert all(np.isnan(v) for v in nan.values())
-
-
-@pytest.fixture(scope="module")
-def guard_spec(tmp_path_factory):
-    path = tmp_path_factory.mktemp("guard") / "guard.yaml"
-    path.write_text(yaml.safe_dump({**STUDY, "epochs": 10, "objective": "val_loss"}))
-    spec = load_study(path)
-    return spec, load_data(spec)
-
-
-def test_the_guard_compares_by_the_regression_objective(guard_spec):
-    spec, data = guard_spec
-    best = fake_best(spec, value=2000.0)
-    best.number = 4
-    X, y = search.outcome.champion._train_and_validation(data)
-    params = {**search.outcome.champion.params_of_trial(best, spec, len(X)), "learning_rate_init": 1e-7}  # a refit that barely moves
-    model, source, reason = search.outcome.champion._guarded_refit(best, spec, data, X, y, params)
-    refit, own = compared(reason)
-    assert reason.startswith("loss on the training and validation rows") and isinstance(model, MLPRegressor)
-    assert source == "trial-4" and refit > own  # val_loss is minimised: the higher loss loses
-    assert own == pytest.approx(regression.objective_on(model, X, y, "val_loss"))
-
-
-# ----------------------------------------------------------------------------
-# Figures
-# ----------------------------------------------------------------------------
-
-def test_trial_and_champion_figures_render(tmp_path):
-    model, data = fitted()
-    (tmp_path / "trial").mkdir()
-    regression.trial_figures(tmp_path / "trial", **regression.trial_payload(model, data, "trial 0"))
-    regression.champion_figures(tmp_path, model, data, model.predict(data.X_test))
-    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
-    assert written == ["refit_curves.png", "test_predictions.png", "trial/curves.png",
-                       "trial/gradient_norms.png", "trial/predictions.png"]
-    for path in tmp_path.rglob("*.png"):
-        image = matplotlib.image.imread(path)
-        assert image.shape[0] > 200 and image.shape[1] > 500 and image.std() > 0.01  # drawn, not blank
-
-
-def test_a_diverged_models_nan_predictions_still_draw(tmp_path):
-    y = np.arange(5.0)
-    trial_plots.predictions(y, np.array([0.0, np.nan, 2.0, np.inf, 4.0]), tmp_path / "p.png")
-    assert (tmp_path / "p.png").stat().st_size > 0
 
 
 # ----------------------------------------------------------------------------
@@ -197,6 +110,14 @@ def test_trials_log_regression_scores_and_figures(champion):
     best = {a.path for a in champion.client.list_artifacts(champion.parent.info.run_id, "best")}
     assert best == {"best/refit_curves.png", "best/test_predictions.png"}
     assert champion.parent.data.metrics["best_val_r2"] == max(r.data.metrics["val_r2"] for r in champion.trials)
+
+
+@pytest.mark.slow
+def test_the_runs_table_shows_the_test_r2_not_a_test_accuracy(champion):
+    experiment = champion.client.get_experiment(champion.parent.info.experiment_id)
+    columns = json.loads(experiment.tags[SHARED_VIEW_TAG + VIEW_KEY])["selectedColumns"]
+    assert columns[:2] == ["metrics.`val_r2_mean`", "metrics.`test_r2`"]
+    assert not any("accuracy" in column for column in columns)
 
 
 # ----------------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""The champion as an MLflow model: the whole pipeline, with a signature and a raw input example,
+its code and its pinned requirements, so that it predicts from a user's raw rows."""
+
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
+
+MODEL_NAME = "model"
+
+
+def raw_example(rows):
+    """Raw rows as a user has them: integers when every value is whole (pixels, digits), else float64."""
+    rows = np.asarray(rows)
+    return rows.astype(np.int64) if np.all(rows == np.round(rows)) else rows.astype(np.float64)
+
+
+def signature_of(pipeline, example):
+    """Any numeric dtype in ``example``'s number of columns in, labels out.
+
+    The columns are typed 'any': MLflow's 'double' refuses int64 (a csv of
+    pixel values read by pandas) and 'long' refuses float64 (``load_digits``);
+    the pipeline's first step checks and converts what comes.
+    """
+    inputs = Schema([ColSpec(AnyType()) for _ in range(example.shape[1])])
+    return ModelSignature(inputs=inputs, outputs=infer_signature(example, pipeline.predict(example)).outputs)
+
+
+def log_model(run_id, model, example):
+    """Log the pipeline on run ``run_id`` with a signature and a raw input example; returns its URI."""
+    import cloudpickle
+    import scipy
+    import sklearn
+
+    requirements = [f"scikit-learn=={sklearn.__version__}", f"numpy=={np.__version__}",
+                    f"scipy=={scipy.__version__}", f"cloudpickle=={cloudpickle.__version__}",
+                    f"pandas=={pd.__version__}"]
+    # The pipeline's classes live in estimators/ and search/data/preprocessing.py: both travel with it.
+    root = Path(__file__).resolve().parents[2]
+    with mlflow.start_run(run_id=run_id):
+        info = mlflow.sklearn.log_model(
+            model, name=MODEL_NAME, signature=signature_of(model, example),
+            input_example=example, pip_requirements=requirements,
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+            code_paths=[str(root / "estimators"), str(root / "search")],
+        )
+    return info.model_uri
