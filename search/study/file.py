@@ -17,10 +17,10 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from estimators.augment import AUGMENT_KEYS, check_augment
 
-from ..data import DATASETS, SCALINGS
+from ..data import DATASETS, SCALINGS, default_task, fixed_task
 from .space import AUGMENT_PREFIX, Categorical, Range, SearchSpace
 from .stages import PRUNERS, SAMPLERS, STAGE_KEYS, Stage, default_narrowing, make_pruner, make_sampler
-from .task import TASKS, default_task, fixed_task
+from .task import TASKS
 
 # Study-level names that stand for estimator parameters: lambda is the
 # seeds' per-sample L2 coefficient (alpha = 2 * batch_size * lambda); depth

@@ -4,8 +4,9 @@ import pytest
 import yaml
 
 from estimators import MLPClassifier, MLPRegressor
+from search.data import default_task
 from search.study.file import load_study
-from search.study.task import TASKS, default_task
+from search.study.task import TASKS
 from tests.search.study.test_file import refused, write
 
 REGRESSION = {"name": "reg", "dataset": "diabetes", "space": {"activation": {"choices": ["relu", "tanh"]}}}
