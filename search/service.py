@@ -23,7 +23,8 @@ from .trials.background import FIGURES
 from .trials.objective import Objective
 from .trials.progress import Progress
 from .stores.storage import StorageError, beside_tracking, check_url, describe, exists, open_storage
-from .study.stages import StagePlan, make_pruner, make_sampler
+from .study.samplers import make_pruner, make_sampler
+from .study.stages import StagePlan
 from .study.file import load_study
 from .study.task import TASKS
 from .trials.workers import (HEARTBEAT_STOPPED, Interrupted, alive_here, close_dead_trial_run, recover_dead_trials,

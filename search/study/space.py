@@ -1,6 +1,6 @@
 """The search space: ranges and choices, and estimator parameters.
 
-A stage narrows a space (:func:`search.stages.narrowed`) by each dimension's ``around``.
+A stage narrows a space (:func:`search.study.stages.narrowed`) by each dimension's ``around``.
 
 One vocabulary: a name in the space is the Optuna parameter's name and the
 MLflow param's name, and it is the estimator's argument of the same name, but

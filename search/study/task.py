@@ -226,16 +226,3 @@ class RegressionTask(Task):
 
 
 TASKS = {task.name: task for task in (ClassificationTask(), RegressionTask())}
-# Datasets whose target is a number; every other dataset is a classification by default.
-REGRESSION_DATASETS = ("diabetes",)
-USER_DATASETS = ("npz", "csv")  # a user's own file, either task
-
-
-def default_task(dataset_name):
-    """The task a study on ``dataset_name`` is when its file does not say."""
-    return "regression" if dataset_name in REGRESSION_DATASETS else "classification"
-
-
-def fixed_task(dataset_name):
-    """The one task a bundled dataset can be; None for a user's file, which can be either."""
-    return None if dataset_name in USER_DATASETS else default_task(dataset_name)

@@ -12,7 +12,7 @@ import pytest
 import sklearn.datasets as sk_datasets
 import sklearn.datasets._openml as sk_openml
 
-from search import data
+from search.data import bundled, formats
 from search.data import DATASETS, DataError, Dataset, load_arrays, load_dataset
 
 REAL_MNIST = Path(__file__).resolve().parents[4] / "shared" / "data" / "mnist.npz"
@@ -33,7 +33,7 @@ def isolated(tmp_path, monkeypatch):
     repo = tmp_path / "work" / "repo"
     repo.mkdir(parents=True)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(data, "REPO_ROOT", repo)
+    monkeypatch.setattr(bundled, "REPO_ROOT", repo)
     monkeypatch.setattr(sk_datasets, "fetch_openml", _no_network)
     return repo
 
@@ -72,8 +72,8 @@ def write_idx(path, array, magic=None):
 def write_idx_folder(folder, arrays, gz=False):
     folder.mkdir(parents=True, exist_ok=True)
     suffix = ".gz" if gz else ""
-    for key, array in zip(data.SPLIT_KEYS, arrays):
-        write_idx(folder / (data.IDX_FILES[key] + suffix), array)
+    for key, array in zip(formats.SPLIT_KEYS, arrays):
+        write_idx(folder / (formats.IDX_FILES[key] + suffix), array)
     return folder
 
 
@@ -82,15 +82,15 @@ def write_cifar_folder(folder, rows_per_batch=10, seed=0):
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     written = {}
-    for name in (*data.CIFAR_TRAIN_BATCHES, data.CIFAR_TEST_BATCH):
+    for name in (*formats.CIFAR_TRAIN_BATCHES, formats.CIFAR_TEST_BATCH):
         batch = {b"data": rng.integers(0, 256, size=(rows_per_batch, 3072), dtype=np.uint8),
                  b"labels": [i % 10 for i in range(rows_per_batch)],
                  b"batch_label": name.encode()}
         with open(folder / name, "wb") as file:
             pickle.dump(batch, file)
         written[name] = batch
-    train = np.concatenate([written[name][b"data"] for name in data.CIFAR_TRAIN_BATCHES])
-    return train, written[data.CIFAR_TEST_BATCH][b"data"]
+    train = np.concatenate([written[name][b"data"] for name in formats.CIFAR_TRAIN_BATCHES])
+    return train, written[formats.CIFAR_TEST_BATCH][b"data"]
 
 
 def write_csv(path, text):
@@ -147,7 +147,7 @@ def test_idx_folder_reads_the_four_files(tmp_path, gz):
 
 def test_idx_with_corrupt_magic_number_is_rejected(tmp_path):
     folder = write_idx_folder(tmp_path / "mnist", mnist_like())
-    write_idx(folder / data.IDX_FILES["x_train"], mnist_like()[0], magic=0x12345678)
+    write_idx(folder / formats.IDX_FILES["x_train"], mnist_like()[0], magic=0x12345678)
 
     with pytest.raises(DataError, match=r"magic number 0x12345678, expected 0x00000803"):
         load_arrays("mnist", folder)
@@ -155,7 +155,7 @@ def test_idx_with_corrupt_magic_number_is_rejected(tmp_path):
 
 def test_idx_labels_with_image_magic_are_rejected(tmp_path):
     folder = write_idx_folder(tmp_path / "mnist", mnist_like())
-    write_idx(folder / data.IDX_FILES["y_test"], np.zeros(8), magic=0x00000803)
+    write_idx(folder / formats.IDX_FILES["y_test"], np.zeros(8), magic=0x00000803)
 
     with pytest.raises(DataError, match="expected 0x00000801"):
         load_arrays("mnist", folder)
@@ -163,7 +163,7 @@ def test_idx_labels_with_image_magic_are_rejected(tmp_path):
 
 def test_idx_truncated_data_is_rejected(tmp_path):
     folder = write_idx_folder(tmp_path / "mnist", mnist_like())
-    images = folder / data.IDX_FILES["x_test"]
+    images = folder / formats.IDX_FILES["x_test"]
     images.write_bytes(images.read_bytes()[:-5])
 
     with pytest.raises(DataError, match=r"data bytes but its header \(8, 28, 28\) needs 6272"):
@@ -172,7 +172,7 @@ def test_idx_truncated_data_is_rejected(tmp_path):
 
 def test_idx_folder_missing_a_file_names_it(tmp_path):
     folder = write_idx_folder(tmp_path / "mnist", mnist_like())
-    (folder / data.IDX_FILES["y_test"]).unlink()
+    (folder / formats.IDX_FILES["y_test"]).unlink()
 
     with pytest.raises(DataError, match="lacks t10k-labels-idx1-ubyte"):
         load_arrays("mnist", folder)
@@ -394,7 +394,7 @@ def test_openml_cache_is_the_last_resort(monkeypatch):
         return sk_datasets._base.Bunch(data=X, target=np.array(list("0120120"), dtype=object))
 
     monkeypatch.setattr(sk_datasets, "fetch_openml", fake_fetch_openml)
-    monkeypatch.setattr(data, "OPENML_TEST_ROWS", 3)
+    monkeypatch.setattr(bundled, "OPENML_TEST_ROWS", 3)
 
     X_train, y_train, X_test, y_test, image_shape = load_arrays("fashion_mnist")
 

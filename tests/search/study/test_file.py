@@ -5,9 +5,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from search.data import TASK_NAMES
 from search.study.space import Categorical, Range
 from search.study.stages import DEFAULT_NARROWING
 from search.study.file import StudyFileError, load_study
+from search.study.task import TASKS
 
 QUICKSTART = Path(__file__).resolve().parents[3] / "studies" / "quickstart.yaml"
 
@@ -251,3 +253,9 @@ def test_nothing_in_a_study_file_runs_as_code(tmp_path):
 def test_the_quick_form_of_a_bad_file_names_the_bad_key(tmp_path, text, key):
     with pytest.raises(StudyFileError, match=key):
         load_study(write(tmp_path, text), quick=True)
+
+
+def test_every_task_a_study_file_may_name_is_one_the_data_layer_reads():
+    # The study file checks the task against TASKS; the data layer, which knows no study, by name.
+    assert set(TASKS) <= set(TASK_NAMES)
+

@@ -11,10 +11,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, log_loss, mean_poisson_deviance, mean_squared_error, r2_score
 
 from estimators import MLPClassifier, MLPRegressor
-from search.data import load_dataset
+from search.data import default_task, load_dataset
 from search.data.preprocessing import with_estimator
 from search.study.file import load_study
-from search.study.task import TASKS, ClassificationTask, Predictions, RegressionTask, Task, default_task
+from search.study.task import TASKS, ClassificationTask, Predictions, RegressionTask, Task
 from tests.search.study.test_file import refused, write
 
 REGRESSION = {"name": "reg", "dataset": "diabetes", "space": {"activation": {"choices": ["relu", "tanh"]}}}

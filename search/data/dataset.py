@@ -1,0 +1,190 @@
+"""A dataset by name: which names there are and their tasks, its arrays as read, its splits as trained on.
+
+``load_arrays`` reads a dataset as it is stored (no scaling); ``load_dataset``
+adds subsetting, a validation split and scaling (:mod:`search.data.split`),
+and checks the result.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .bundled import BUNDLED
+from .checks import DataError, check_classes, check_finite, check_shapes
+from .formats import USER_FORMATS, load_user_file
+from .preprocessing import make_preprocessing
+from .split import SplitOptions, Splitter, scale
+
+DATASETS = (*BUNDLED, *USER_FORMATS)
+# The tasks a dataset may be read for; search.study.task.TASKS has a Task for each.
+TASK_NAMES = ("classification", "regression")
+# Datasets whose target is a number; every other dataset is a classification by default.
+REGRESSION_DATASETS = tuple(name for name, dataset in BUNDLED.items() if dataset.task == "regression")
+USER_DATASETS = tuple(USER_FORMATS)  # a user's own file, either task
+
+
+def default_task(dataset_name):
+    """The task a study on ``dataset_name`` is when its file does not say."""
+    return "regression" if dataset_name in REGRESSION_DATASETS else "classification"
+
+
+def fixed_task(dataset_name):
+    """The one task a bundled dataset can be; None for a user's file, which can be either."""
+    return None if dataset_name in USER_DATASETS else default_task(dataset_name)
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: == on array fields has no single truth value
+class Dataset:
+    """Train, validation and test splits of one dataset, features as float32 rows.
+
+    Attributes
+    ----------
+    X_train, X_val, X_test : ndarray of shape (n_rows, n_features), float32
+        Flattened, scaled features; ``X_val`` has zero rows when no validation
+        set was asked for.
+    y_train, y_val, y_test : ndarray of shape (n_rows,)
+        Class labels, integers or strings; float64 targets for a regression.
+    name : str
+        The dataset's name, one of ``DATASETS``.
+    image_shape : tuple of int or None
+        Shape of one image before flattening, e.g. ``(28, 28)`` or
+        ``(32, 32, 3)`` (height, width, channels); None for tabular data.
+    X_val_raw, X_test_raw : ndarray of shape (n_rows, n_features), float32
+        The validation and test rows as read, before scaling: what a user of
+        the model has, and what figures of images show.
+    preprocessing : sklearn.pipeline.Pipeline
+        The steps, fitted on the training rows, that made ``X_*`` from raw rows
+        (see :mod:`search.data.preprocessing`).
+    """
+
+    X_train: np.ndarray = field(repr=False)
+    y_train: np.ndarray = field(repr=False)
+    X_val: np.ndarray = field(repr=False)
+    y_val: np.ndarray = field(repr=False)
+    X_test: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    name: str
+    image_shape: tuple | None
+    X_val_raw: np.ndarray = field(default=None, repr=False)
+    X_test_raw: np.ndarray = field(default=None, repr=False)
+    preprocessing: object = field(default=None, repr=False)
+
+    @property
+    def classes(self):
+        """Sorted unique training labels."""
+        return np.unique(self.y_train)
+
+    @cached_property
+    def fingerprint(self):
+        """16 hex digits of SHA-256 over every split's features and labels, raw test rows included.
+
+        Two studies trained on the same rows, scaled the same way, share it.
+        """
+        digest = hashlib.sha256()
+        for array in (self.X_train, self.y_train, self.X_val, self.y_val, self.X_test_raw, self.y_test):
+            if array is not None:
+                array = np.ascontiguousarray(array)
+                digest.update(f"{array.dtype.str}{array.shape}".encode())
+                digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
+
+
+def load_arrays(name, path=None, task="classification"):
+    """Read a dataset's official train and test rows, unscaled.
+
+    Parameters
+    ----------
+    name : str
+        One of ``DATASETS``: a bundled one (where each is looked for:
+        :mod:`search.data.bundled`), or ``npz`` and ``csv``, a user's own file.
+    path : str or os.PathLike, optional
+        A file or folder to read; required for ``npz`` and ``csv``.
+    task : {'classification', 'regression'}, default 'classification'
+        How a user's file's target is read: labels, or numbers (float64).
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test : ndarray
+        Features as float32 of shape (n_rows, n_features); labels as integer
+        or string arrays of shape (n_rows,).
+    image_shape : tuple of int or None
+        Shape of one image (height, width[, channels]); None for tabular data.
+
+    Raises
+    ------
+    DataError
+        When the name is unknown, no file is found (the message lists every
+        place looked at), or a file is malformed.
+    """
+    name = _canonical_name(name)
+    if name in BUNDLED:
+        arrays = BUNDLED[name].read(name, path)
+    else:
+        arrays = load_user_file(name, path, task)
+    check_shapes(name, *arrays[:4])
+    return arrays
+
+
+def load_dataset(name, path=None, task="classification", **options):
+    """Load a dataset and make scaled train, validation and test splits.
+
+    Parameters
+    ----------
+    name, path :
+        As for ``load_arrays``.
+    task : {'classification', 'regression'}, default 'classification'
+        A regression reads numeric targets and splits without stratifying.
+    **options :
+        The fields of :class:`search.data.split.SplitOptions`: ``validation_fraction``,
+        ``validation_size``, ``subset``, ``test_subset``, ``scaling``, ``random_state``.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataError
+        For bad options, NaN or inf features, fewer than two classes, or
+        test or validation labels the training rows do not have.
+    """
+    options = SplitOptions.of(options)
+    name = _canonical_name(name)
+    splitter = Splitter(options.random_state, name, stratify=_check_task(name, task))
+    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task)
+    check_finite(name, path, X_train=X_train, X_test=X_test)
+    X_train, y_train = splitter.sample(X_train, y_train, options.subset)
+    X_test, y_test = splitter.sample(X_test, y_test, options.test_subset)
+    n_val = options.validation_count(len(y_train), name)
+    X_train, y_train, X_val, y_val = splitter.validation(X_train, y_train, n_val)
+    if splitter.stratify:
+        check_classes(name, y_train, y_val, y_test)
+    preprocessing = make_preprocessing(options.scaling, image_shape).fit(X_train)
+    X_train_scaled, X_val_scaled, X_test_scaled = scale(preprocessing, X_train, X_val, X_test)
+    return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val_scaled, y_val=y_val,
+                   X_test=X_test_scaled, y_test=y_test, name=name, image_shape=image_shape,
+                   X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing)
+
+
+def _canonical_name(name):
+    """The ``DATASETS`` entry ``name`` means; 'Fashion-MNIST' is 'fashion_mnist'."""
+    canonical = str(name).strip().lower().replace("-", "_")
+    if canonical not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; known datasets are {', '.join(DATASETS)}")
+    return canonical
+
+
+def _check_task(name, task):
+    """Whether splits are stratified: a classification's are, a regression's not.
+
+    The bundled sets have one task each; a user's npz or csv may be either.
+    """
+    if task not in TASK_NAMES:
+        raise DataError(f"unknown task {task!r}; use one of {', '.join(TASK_NAMES)}")
+    natural = fixed_task(name)
+    if natural not in (None, task):
+        raise DataError(f"{name} is a {natural} dataset, not a {task} one; for a {task} give "
+                        f"your own file as the npz or csv dataset")
+    return task == "classification"
