@@ -9,7 +9,8 @@ from mlflow.tracking import MlflowClient
 
 from search import cli
 from search.reporting import report
-from search.reporting.report import Trial, prelu_section
+from search.reporting.collect import Trial, history
+from search.reporting.sections import fmt
 
 Reported = namedtuple("Reported", "path folder client parents trials text stores")
 
@@ -110,7 +111,7 @@ def test_prelu_gradient_and_seed_sections(reported):
     for run in reported.trials:
         if run.data.tags["optuna.state"] == "COMPLETE":  # each repeat's final slopes, averaged
             slopes = [run.data.metrics[f"prelu_slope_layer0_repeat{r}"] for r in (0, 1)]
-            assert f"| {report.fmt(float(np.mean(slopes)))} ± {report.fmt(float(np.std(slopes)))} |" in text
+            assert f"| {fmt(float(np.mean(slopes)))} ± {fmt(float(np.std(slopes)))} |" in text
     assert "| seed 3 | seed 7 | mean | std |" in text
     assert "epoch 1: first layer" in text
 
@@ -131,16 +132,9 @@ def test_the_learning_curve_is_the_first_repeat_not_the_summary(reported):
         if run.data.tags["optuna.state"] != "COMPLETE":
             continue
         trial = Trial(run.info.run_id, 0, 0, "COMPLETE", "0", {}, dict(run.data.metrics))
-        curve = report.history(client, trial, "val_accuracy")
+        curve = history(client, trial, "val_accuracy")
         assert [step for step, _ in curve] == [1, 2, 3]
         assert curve[-1][1] == pytest.approx(run.data.metrics["val_accuracy_repeat0"])
-
-
-def test_prelu_table_averages_per_repeat_slopes_when_logged():
-    metrics = {"prelu_slope_layer0": -0.1, "prelu_slope_layer0_repeat0": -0.1, "prelu_slope_layer0_repeat1": -0.3,
-               "train_loss_repeat0": 0.1, "train_loss_repeat1": 0.2}
-    text = prelu_section([Trial("r", 4, 0, "COMPLETE", "0", {"slope": "0.1"}, metrics)], ["slope"])
-    assert "| 4 | 0.1 | -0.2000 ± 0.1000 | 0.1500 |" in text and "Mean ± std over the repeats" in text
 
 
 @pytest.mark.slow
