@@ -79,14 +79,9 @@ def trial_payload(model, data, title):
 # Figures
 # ----------------------------------------------------------------------------
 
-def trial_figures(folder, title, history, y_true=None, y_pred=None, task=TASK):
-    """Every figure of one regression trial: curves, gradient norms, and with validation
-    data predicted against true values and the residuals."""
-    folder = Path(folder)
-    trial_plots.regression_curves(history, folder / "curves.png", title)
-    trial_plots.gradient_norms(history, folder / "gradient_norms.png", title)
-    if y_true is not None:
-        trial_plots.predictions(y_true, y_pred, folder / "predictions.png", f"{title}: validation")
+def trial_figures(folder, **payload):
+    """Every figure of one regression trial (:func:`search.plots.trial.trial_figures` of its payload)."""
+    return trial_plots.trial_figures(folder, {**payload, "task": TASK})
 
 
 def champion_figures(folder, model, data, predicted):

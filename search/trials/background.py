@@ -15,13 +15,12 @@ from threadpoolctl import ThreadpoolController
 from . import lifeline
 from .. import tracking
 from ..plots import trial as trial_plots
-from ..study import regression
 
 
 def draw_and_log(tracking_uri, run_id, payload):
     """In the figure process: draw one trial's figures and log them to its (finished) run."""
     with tempfile.TemporaryDirectory() as folder:
-        (regression.trial_figures if regression.is_regression(payload) else trial_plots.trial_figures)(folder, **payload)
+        trial_plots.trial_figures(folder, payload)
         tracking.MlflowClient(tracking_uri).log_artifacts(run_id, folder, "plots")
 
 
