@@ -1,6 +1,12 @@
 """Report figures (``python -m search report``, from what MLflow holds): the test scores against
 each searched parameter, the learning curves, the per-layer gradient norms and the PReLU slopes of
-several trials."""
+several trials.
+
+Each draw function takes plain data (:class:`ParamFigure`, :class:`Line`, :class:`GradientRow`)
+that :mod:`search.reporting.figures` builds from the tracked runs; nothing here knows a run's shape.
+"""
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -10,22 +16,6 @@ from .style import log_ticks, matplotlib, plt, styled
 
 LEGEND_FONT = 7  # points
 LEGEND_WRAP = 42  # characters a legend line
-MAX_GROUPS = 8  # series in a parameter figure before they are no longer told apart
-CURVES = ("train_loss", "val_loss", "val_accuracy")
-
-
-def as_number(text):
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return None
-
-
-def rounded(value, longest=7, digits=4):
-    """A logged number as people read it: longer than ``longest`` characters, ``digits`` significant digits."""
-    if isinstance(value, str) and len(value) > longest and as_number(value) is not None:
-        return f"{float(value):.{digits}g}"
-    return value
 
 
 def _report_subplots(n, width, height=3.4, lines=0, **options):
@@ -70,16 +60,7 @@ def _log_if_wide(ax):
 def _log_axis(axis, values):
     """A log scale with readable labels: 1-2-5 ticks within three decades, else decades only."""
     (axis.axes.set_yscale if axis is axis.axes.yaxis else axis.axes.set_xscale)("log")
-    log_ticks(axis, values.min(), values.max(), within=3, numticks=None)
-
-
-def _groups(trials, others):
-    """Trials by the combination of the other varying parameters; one group when there are too many."""
-    groups = {}
-    for trial in trials:
-        key = ", ".join(f"{o}={rounded(trial.params.get(o), 5, 3)}" for o in others)
-        groups.setdefault(key, []).append(trial)
-    return groups if 1 < len(groups) <= MAX_GROUPS else {"": trials}
+    log_ticks(axis, (values.min(), values.max()), within=3, numticks=None)
 
 
 def _param_axis(ax, position, numeric, log):
@@ -95,51 +76,76 @@ def _param_axis(ax, position, numeric, log):
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
 
 
+@dataclass
+class ParamPanel:
+    """One panel of a parameter figure: a score's points per group, and where trials failed.
+
+    ``series``: group label ('' for a single group) -> ``[(x, score)]`` of its
+    complete trials, in x order; every group is listed, with no points too,
+    so that each keeps its colour. ``failed``: the x of each failed trial.
+    """
+
+    title: str
+    series: dict
+    failed: list = field(default_factory=list)
+
+
+@dataclass
+class ParamFigure:
+    """Scores against one searched parameter: ``position`` maps each logged value to its x."""
+
+    name: str
+    position: dict
+    numeric: bool
+    panels: list  # of ParamPanel
+    log: bool = False  # sampled on a log scale
+
+
 @styled
-def param_figure(trials, name, others, panels, path, log=False):
-    """Scores against one searched parameter, a panel per ``(metric key, title)`` of ``panels``.
+def param_figure(info, path):
+    """Scores against one searched parameter, a panel per :class:`ParamPanel` of ``info``.
 
     Series by the combination of the other varying parameters when there are
     few; failed trials are marked at the top of each panel. Points are not
-    joined: neighbouring values are unrelated trials. ``log``: the parameter
-    was sampled on a log scale, and is drawn on one.
+    joined: neighbouring values are unrelated trials. A parameter sampled on a
+    log scale is drawn on one.
     """
-    values = [t.params.get(name) for t in trials]
-    numeric = all(as_number(v) is not None for v in values)
-    position = ({v: as_number(v) for v in values} if numeric
-                else {v: i for i, v in enumerate(sorted(set(values), key=str))})
-    groups = _groups(trials, others)
-    fig, axes = _report_subplots(len(panels), width=3.9, lines=len(groups))
-    for ax, (key, title) in zip(axes[0], panels):
-        for label, members in groups.items():
-            done = sorted((position[t.params.get(name)], t.metrics[key]) for t in members
-                          if t.state == "COMPLETE" and key in t.metrics)
-            if done:
-                ax.plot(*zip(*done), "o", label=label or None, markersize=5, alpha=0.85)
-        failed = [position[t.params.get(name)] for t in trials if t.state == "FAIL"]
-        if failed:
+    fig, axes = _report_subplots(len(info.panels), width=3.9, lines=len(info.panels[0].series))
+    for ax, panel in zip(axes[0], info.panels):
+        for label, points in panel.series.items():
+            if points:
+                ax.plot(*zip(*points), "o", label=label or None, markersize=5, alpha=0.85)
+        if panel.failed:
             low, high = ax.get_ylim() if ax.lines else (0.0, 1.0)
-            ax.scatter(failed, [high] * len(failed), marker="x", color="red", s=60, clip_on=False,
+            ax.scatter(panel.failed, [high] * len(panel.failed), marker="x", color="red", s=60, clip_on=False,
                        label="failed (diverged)", zorder=3)
             ax.set_ylim(low, high)
-        ax.set(xlabel=name + (" (log)" if log else ""), ylabel=title, title=f"{title} per {name}")
-        _param_axis(ax, position, numeric, log)
+        ax.set(xlabel=info.name + (" (log)" if info.log else ""), ylabel=panel.title,
+               title=f"{panel.title} per {info.name}")
+        _param_axis(ax, info.position, info.numeric, info.log)
         ax.grid(alpha=0.3)
     _outside_legend(fig, axes[0][-1])
     return style.save(fig, path)
 
 
+@dataclass
+class Line:
+    """One trial's line(s): its label, ``points`` per metric key (``[(step, value)]``), dashed or not."""
+
+    label: str
+    points: dict
+    dashed: bool = False
+
+
 @styled
-def learning_curves(trials, names, path):
-    """Train loss, validation loss and validation accuracy per epoch, a line per trial (``histories``)."""
-    keys = [k for k in CURVES if any(k in t.metrics for t in trials)]
-    fig, axes = _report_subplots(len(keys), width=3.6, lines=len(trials))
+def learning_curves(keys, lines, path):
+    """A panel per metric of ``keys`` (per epoch), a :class:`Line` per trial; dashed: failed or pruned."""
+    fig, axes = _report_subplots(len(keys), width=3.6, lines=len(lines))
     for ax, key in zip(axes[0], keys):
-        for trial in trials:
-            points = [(s, v) for s, v in trial.histories.get(key, []) if np.isfinite(v)]
+        for line in lines:
+            points = [(s, v) for s, v in line.points.get(key, []) if np.isfinite(v)]
             if points:
-                ax.plot(*zip(*points), "--" if trial.state != "COMPLETE" else "-",
-                        label=f"{trial.number}: {trial.label(names)}")
+                ax.plot(*zip(*points), "--" if line.dashed else "-", label=line.label)
         ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=key.replace("_", " "))
         _log_if_wide(ax)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -149,20 +155,25 @@ def learning_curves(trials, names, path):
     return style.save(fig, path)
 
 
-@styled
-def gradients_figure(rows, names, path):
-    """The largest weight-gradient norm per layer at the first and the last epoch, a line per trial.
+@dataclass
+class GradientRow:
+    """One trial's largest weight-gradient norm per layer: ``{layer: (epoch, norm)}`` at the first and last epoch."""
 
-    ``rows``: ``(trial, first, last)``, each of the two ``{layer: (epoch, norm)}``.
-    """
+    label: str
+    first: dict
+    last: dict
+
+
+@styled
+def gradients_figure(rows, path):
+    """The largest weight-gradient norm per layer at the first and the last epoch, a line per :class:`GradientRow`."""
     fig, axes = _report_subplots(2, width=3.8, lines=len(rows), sharey=True)
     axes = axes[0]
-    for trial, first, last in rows:
-        for ax, points in zip(axes, (first, last)):
+    for row in rows:
+        for ax, points in zip(axes, (row.first, row.last)):
             layers = sorted(points)
-            ax.plot(layers, [max(points[i][1], 1e-30) for i in layers], "o-", markersize=3,
-                    label=f"{trial.number}: {trial.label(names)}")
-    epochs = sorted({p[0] for _, _, last in rows for p in last.values()})
+            ax.plot(layers, [max(points[i][1], 1e-30) for i in layers], "o-", markersize=3, label=row.label)
+    epochs = sorted({p[0] for row in rows for p in row.last.values()})
     for ax, title in zip(axes, ("first epoch", f"last epoch ({', '.join(map(str, epochs))})")):
         ax.set(xlabel="layer (0 = input side)", title=title)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
@@ -173,25 +184,13 @@ def gradients_figure(rows, names, path):
     return style.save(fig, path)
 
 
-PRELU_SLOPE = "prelu_slope_layer"
-
-
-def prelu_layers(histories):
-    """``{layer: points}`` of the PReLU slope histories among a trial's ``histories``, by layer."""
-    layers = {int(key[len(PRELU_SLOPE):]): points for key, points in histories.items()
-              if key.startswith(PRELU_SLOPE) and key[len(PRELU_SLOPE):].isdigit()}
-    return dict(sorted(layers.items()))
-
-
 @styled
-def prelu_figure(trials, names, path):
-    """The learned PReLU slope of each layer per epoch (first repeat), a line per trial and layer."""
+def prelu_figure(lines, path):
+    """The learned PReLU slope of each layer per epoch (first repeat): ``lines`` (label, ``[(epoch, slope)]``)."""
     fig, axes = _report_subplots(1, width=5.0)
     ax = axes[0][0]
-    for trial in trials:
-        for layer, points in prelu_layers(trial.histories).items():
-            if points:
-                ax.plot(*zip(*points), label=f"{trial.number} layer {layer}: {trial.label(names)}")
+    for label, points in lines:
+        ax.plot(*zip(*points), label=label)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set(xlabel="epoch", ylabel="PReLU slope (mean over the layer)", title="PReLU slopes (first repeat)")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))

@@ -59,6 +59,21 @@ def short(value):
     return str(value)
 
 
+def as_number(text):
+    """A logged value (a string) as a float, or None when it is no number."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def rounded(value, longest=7, digits=4):
+    """A logged number as people read it: longer than ``longest`` characters, ``digits`` significant digits."""
+    if isinstance(value, str) and len(value) > longest and as_number(value) is not None:
+        return f"{float(value):.{digits}g}"
+    return value
+
+
 def few_ticks(ax):
     """At most five whole numbers on x and a few values on y: each tick label is drawn text, the main cost.
 
@@ -68,25 +83,22 @@ def few_ticks(ax):
     """
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5, integer=True))
     if ax.get_yscale() == "log":
-        low, high = ax.dataLim.intervaly
-        log_ticks(ax.yaxis, low, high, numticks=7, label="{:.2g}")
+        log_ticks(ax.yaxis, ax.dataLim.intervaly, numticks=7, label="{:.2g}")
     else:
         ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
 
 
-def log_ticks(axis, low, high, within=2, numticks=6, label="{:g}"):
+def log_ticks(axis, span, within=2, numticks=6, label="{:g}"):
     """Readable log ticks on ``axis``: 1-2-5 within ``within`` decades, else powers of ten; short labels.
 
-    ``numticks`` None lets matplotlib choose how many. Minor log ticks are
-    left out: they are slow to lay out.
+    ``span`` is the ``(low, high)`` of the values drawn. ``numticks`` None
+    lets matplotlib choose how many. Minor log ticks are left out: they are
+    slow to lay out.
     """
+    low, high = span
     decades = np.log10(high / low) if low > 0 and high > 0 else np.inf
     subs = (1.0, 2.0, 5.0) if decades <= within else (1.0,)
     axis.set_major_locator(matplotlib.ticker.LogLocator(subs=subs, numticks=numticks))
     axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: label.format(value)))
     axis.set_minor_locator(matplotlib.ticker.NullLocator())
-
-
-# ---------------------------------------------------------------- trial figures
-
 

@@ -1,8 +1,15 @@
 """Trial figures: loss and accuracy curves, the confusion matrix normalised over the predicted
 label (seed 002), the top-3 scored images per class as the user's raw pixels (seed 002), per-layer
-gradient norms (seed 004), and for a regression predicted against true values."""
+gradient norms (seed 004), and for a regression predicted against true values.
 
+Every function draws from plain data (a trial's history records, labels, arrays). :func:`trial_figures`
+draws all the figures one trial's payload allows, from :data:`TRIAL_FIGURES`: a new per-trial figure
+is one entry there (and its draw function here).
+"""
+
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
@@ -164,23 +171,6 @@ def gradient_norms(history, path, title=""):
     return style.save(fig, path)
 
 
-def trial_figures(folder, title, history, y_true=None, y_pred=None, top=None, image_shape=None):
-    """Every figure of one trial into ``folder``: curves, gradient norms, and with
-    validation data the confusion matrix and the top-3 scored images."""
-    folder = Path(folder)
-    curves(history, folder / "curves.png", title)
-    gradient_norms(history, folder / "gradient_norms.png", title)
-    if y_true is not None:
-        confusion(y_true, y_pred, folder / "confusion_matrix.png",
-                  f"{title}: validation, normalised over predicted label")
-    if top is not None:
-        top_scored_images(top, image_shape, folder / "top3_images.png", f"{title}, validation")
-
-
-# ---------------------------------------------------------------- study figures
-
-
-
 @styled
 def regression_curves(history, path, title=""):
     """Train and validation loss (log scale), and validation R^2 (from ``R2_FLOOR`` up), per epoch."""
@@ -229,3 +219,60 @@ def predictions(y_true, y_pred, path, title=""):
     return style.save(fig, path)
 
 
+# ---------------------------------------------------------------- every figure of one trial
+
+
+@dataclass(frozen=True)
+class TrialFigure:
+    """One per-trial figure: how it is drawn from a trial's payload, and the payload keys it needs.
+
+    ``draw(payload, path)`` draws it into ``path``; ``needs`` are the payload
+    keys that must hold a value (not None) for it to be drawn.
+    """
+
+    draw: Callable
+    needs: tuple = ("history",)
+
+    def drawable(self, payload):
+        return all(payload.get(key) is not None for key in self.needs)
+
+
+def _title(payload, suffix=""):
+    return payload.get("title", "") + suffix
+
+
+VALIDATION = ("history", "y_true", "y_pred")
+
+# The payload's task ('classification' unless given) -> file name -> figure, in drawing order.
+TRIAL_FIGURES = {
+    "classification": {
+        "curves.png": TrialFigure(lambda p, path: curves(p["history"], path, _title(p))),
+        "gradient_norms.png": TrialFigure(lambda p, path: gradient_norms(p["history"], path, _title(p))),
+        "confusion_matrix.png": TrialFigure(lambda p, path: confusion(
+            p["y_true"], p["y_pred"], path, _title(p, ": validation, normalised over predicted label")), VALIDATION),
+        "top3_images.png": TrialFigure(lambda p, path: top_scored_images(
+            p["top"], p["image_shape"], path, _title(p, ", validation")), ("top", "image_shape")),
+    },
+    "regression": {
+        "curves.png": TrialFigure(lambda p, path: regression_curves(p["history"], path, _title(p))),
+        "gradient_norms.png": TrialFigure(lambda p, path: gradient_norms(p["history"], path, _title(p))),
+        "predictions.png": TrialFigure(lambda p, path: predictions(
+            p["y_true"], p["y_pred"], path, _title(p, ": validation")), VALIDATION),
+    },
+}
+
+
+def trial_figures(folder, payload):
+    """Every figure one trial's ``payload`` allows, into ``folder``; returns the files written.
+
+    Parameters
+    ----------
+    folder : str or Path
+    payload : dict
+        ``task`` ('classification', the default, or 'regression'), ``title``,
+        ``history`` (the estimator's ``history_``), and optionally the
+        validation rows' ``y_true`` and ``y_pred``, and :func:`top_scored_set`'s
+        ``top`` with the images' ``image_shape``.
+    """
+    figures = TRIAL_FIGURES[payload.get("task") or "classification"]
+    return [figure.draw(payload, Path(folder) / name) for name, figure in figures.items() if figure.drawable(payload)]

@@ -9,7 +9,6 @@ import multiprocessing
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 from threadpoolctl import ThreadpoolController
 
@@ -22,23 +21,8 @@ def draw_and_log(tracking_uri, run_id, payload):
     """In the figure process: draw one trial's figures (``payload``: the study's task's
     :meth:`~search.study.task.Task.trial_payload`) and log them to its (finished) run."""
     with tempfile.TemporaryDirectory() as folder:
-        _trial_figures(folder, payload)  # TEMPORARY: until plots.trial_figures takes a payload
+        trial_plots.trial_figures(folder, payload)
         tracking.MlflowClient(tracking_uri).log_artifacts(run_id, folder, "plots")
-
-
-# TEMPORARY: until plots.trial_figures takes a payload; then draw_and_log calls
-# trial_plots.trial_figures(folder, payload) and this adapter goes.
-def _trial_figures(folder, payload):
-    """Today's trial figures of ``payload``: a classification's from trial_figures, a regression's here."""
-    payload = dict(payload)
-    if payload.pop("task") == "classification":
-        return trial_plots.trial_figures(folder, **payload)
-    folder, title, history = Path(folder), payload["title"], payload["history"]
-    trial_plots.regression_curves(history, folder / "curves.png", title)
-    trial_plots.gradient_norms(history, folder / "gradient_norms.png", title)
-    if payload.get("y_true") is not None:
-        trial_plots.predictions(payload["y_true"], payload["y_pred"], folder / "predictions.png",
-                                f"{title}: validation")
 
 
 class FigureWriter:

@@ -9,7 +9,9 @@ from mlflow.tracking import MlflowClient
 
 from search import cli
 from search.reporting import report
-from search.reporting.report import Trial, prelu_section
+from search.reporting.collect import Trial, history
+from search.reporting.sections import fmt
+from search.tracking.states import COMPLETE, FAIL
 
 Reported = namedtuple("Reported", "path folder client parents trials text stores")
 
@@ -58,6 +60,13 @@ def run_and_report(folder):
     return Reported(out, folder / "out", client, parents, trials, out.read_text(), stores)
 
 
+def completed(reported):
+    """The trial runs that completed: the fixture's study has two (slope -0.5 and 0.25)."""
+    runs = [run for run in reported.trials if run.data.tags["optuna.state"] == COMPLETE]
+    assert len(runs) == 2, [run.data.tags["optuna.state"] for run in reported.trials]
+    return runs
+
+
 def table_rows(text):
     """The trial table's rows, as lists of cells, by trial number."""
     section = text.split("## Trials", 1)[1].split("\n\n")[1]
@@ -75,18 +84,16 @@ def test_the_report_has_a_row_per_trial_of_every_invocation(reported):
     by_slope = {row[4]: row for row in rows.values()}  # trial | invocation | stage | state | slope
     assert set(by_slope) == {"-0.5", "0.25", "1000.0"}
     failed = by_slope["1000.0"]
-    assert failed[3] == "FAIL" and "diverged" in failed[-1]
+    assert failed[3] == FAIL and "diverged" in failed[-1]
     for slope in ("-0.5", "0.25"):
-        assert by_slope[slope][3] == "COMPLETE" and float(by_slope[slope][-3]) > 0.3  # test accuracy
+        assert by_slope[slope][3] == COMPLETE and float(by_slope[slope][-3]) > 0.3  # test accuracy
 
 
 @pytest.mark.slow
 def test_the_objective_column_is_the_mean_over_the_repeats(reported):
     rows = table_rows(reported.text)
-    for run in reported.trials:
+    for run in completed(reported):
         metrics = run.data.metrics
-        if run.data.tags["optuna.state"] != "COMPLETE":
-            continue
         mean = (metrics["val_accuracy_repeat0"] + metrics["val_accuracy_repeat1"]) / 2
         row = rows[int(run.data.params["trial_number"])]
         assert float(row[6]) == pytest.approx(mean, abs=1e-4)  # trial|inv|stage|state|slope|epochs|val_accuracy
@@ -107,10 +114,9 @@ def test_prelu_gradient_and_seed_sections(reported):
     text = reported.text
     assert "## PReLU slopes after training" in text and "| layer 0 | layer 1 |" in text
     assert "Mean ± std over the repeats." in text
-    for run in reported.trials:
-        if run.data.tags["optuna.state"] == "COMPLETE":  # each repeat's final slopes, averaged
-            slopes = [run.data.metrics[f"prelu_slope_layer0_repeat{r}"] for r in (0, 1)]
-            assert f"| {report.fmt(float(np.mean(slopes)))} ± {report.fmt(float(np.std(slopes)))} |" in text
+    for run in completed(reported):  # each repeat's final slopes, averaged
+        slopes = [run.data.metrics[f"prelu_slope_layer0_repeat{r}"] for r in (0, 1)]
+        assert f"| {fmt(float(np.mean(slopes)))} ± {fmt(float(np.std(slopes)))} |" in text
     assert "| seed 3 | seed 7 | mean | std |" in text
     assert "epoch 1: first layer" in text
 
@@ -126,21 +132,11 @@ def test_the_report_is_logged_on_the_latest_parent_run(reported):
 
 @pytest.mark.slow
 def test_the_learning_curve_is_the_first_repeat_not_the_summary(reported):
-    client = reported.client
-    for run in reported.trials:
-        if run.data.tags["optuna.state"] != "COMPLETE":
-            continue
-        trial = Trial(run.info.run_id, 0, 0, "COMPLETE", "0", {}, dict(run.data.metrics))
-        curve = report.history(client, trial, "val_accuracy")
+    for run in completed(reported):
+        trial = Trial(run.info.run_id, 0, 0, COMPLETE, "0", {}, dict(run.data.metrics))
+        curve = history(reported.client, trial, "val_accuracy")
         assert [step for step, _ in curve] == [1, 2, 3]
         assert curve[-1][1] == pytest.approx(run.data.metrics["val_accuracy_repeat0"])
-
-
-def test_prelu_table_averages_per_repeat_slopes_when_logged():
-    metrics = {"prelu_slope_layer0": -0.1, "prelu_slope_layer0_repeat0": -0.1, "prelu_slope_layer0_repeat1": -0.3,
-               "train_loss_repeat0": 0.1, "train_loss_repeat1": 0.2}
-    text = prelu_section([Trial("r", 4, 0, "COMPLETE", "0", {"slope": "0.1"}, metrics)], ["slope"])
-    assert "| 4 | 0.1 | -0.2000 ± 0.1000 | 0.1500 |" in text and "Mean ± std over the repeats" in text
 
 
 @pytest.mark.slow
