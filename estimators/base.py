@@ -41,14 +41,12 @@ def _trainable(array, dtype):
     return np.require(np.asarray(array, dtype=dtype), requirements=["C", "W"])
 
 
-
 class BaseMLP(StochasticTrainingMixin, BaseEstimator, ABC):
     """What MLPClassifier and MLPRegressor share; use one of them.
 
     A subclass gives the abstract methods below: the base calls them while
     fitting, and ``predict`` is what sklearn's mixins score with.
     """
-
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -428,7 +426,6 @@ class BaseMLP(StochasticTrainingMixin, BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = not (self.jitter or self.augment)  # both change dense images
         return tags
-
 
     # ------------------------------------------------------------ subclass
 

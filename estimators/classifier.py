@@ -23,9 +23,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     hidden_layer_sizes : array-like of int or int, default=(100,)
         Units of each hidden layer.
     activation : str or Activation, default='relu'
-        A name registered in ``estimators.activations.ACTIVATIONS`` ('identity',
-        'relu', 'leaky_relu', 'prelu', 'sigmoid' (alias 'logistic'), 'tanh',
-        'lecun_tanh', 'elu', 'gelu', 'swish', or your own), or an instance.
+        A name registered in ``estimators.activations.ACTIVATIONS``, which lists
+        the built-in ones ('relu', 'leaky_relu', 'prelu', 'tanh', 'sigmoid' alias
+        'logistic' among them) and yours (``register_activation``), or an instance.
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         'lbfgs' is scipy's L-BFGS-B on the full data, as sklearn's, for any
         activation and batch norm; it refuses dropout and jitter (a random loss).
