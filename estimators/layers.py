@@ -3,7 +3,8 @@
 Every layer has ``forward(x, training)``, ``backward(grad)``, and matching
 tuples ``params`` and ``grads``. Training passes reuse preallocated buffers
 (the batch size repeats); inference allocates, so a large ``predict`` does not
-leave a large buffer behind.
+leave a large buffer behind. :func:`init_weights` draws a Dense layer's
+initial weights.
 """
 
 import numpy as np
@@ -83,6 +84,25 @@ class Dense:
     def add_weight_decay(self, scale):
         """``coef_grad += scale * coef``, the L2 penalty's gradient."""
         axpy(scale, self.coef, self.coef_grad)
+
+
+def init_weights(rng, fan_in, fan_out, method, activation, dtype):
+    """One layer's ``(coef, intercept)``.
+
+    'glorot_uniform' draws both from sklearn's uniform bound (so a given
+    ``random_state`` gives sklearn's initial weights); the normal schemes start
+    the intercepts at zero.
+    """
+    if method == "glorot_uniform":
+        factor = 2.0 if activation in ("logistic", "sigmoid") else 6.0
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coef = rng.uniform(-bound, bound, (fan_in, fan_out))
+        intercept = rng.uniform(-bound, bound, fan_out)
+    else:
+        gain = 2.0 if method == "he_normal" else 1.0
+        coef = rng.normal(0.0, np.sqrt(gain / fan_in), (fan_in, fan_out))
+        intercept = np.zeros(fan_out)
+    return coef.astype(dtype), intercept.astype(dtype)
 
 
 class BatchNorm:

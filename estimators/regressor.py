@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from .mlp import SPARSE_FORMATS, BaseMLP
+from .base import SPARSE_FORMATS, BaseMLP
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):

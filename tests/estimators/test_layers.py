@@ -1,4 +1,4 @@
-"""Tests for estimators.layers: Dense, BatchNorm, Dropout and the output losses."""
+"""Tests for estimators.layers: Dense and its initial weights, BatchNorm, Dropout and the output losses."""
 
 import numpy as np
 import pytest
@@ -12,6 +12,7 @@ from estimators.layers import (
     Dropout,
     SigmoidCrossEntropy,
     SoftmaxCrossEntropy,
+    init_weights,
 )
 
 
@@ -263,3 +264,24 @@ def test_correct_counts_rows_predicted_right():
                                          np.array([[1.0], [1.0], [1.0]])) == 2
     assert SigmoidCrossEntropy().correct(np.array([[0.9, 0.1], [0.9, 0.9]]),
                                          np.array([[1.0, 0.0], [1.0, 0.0]])) == 1
+
+
+@pytest.mark.parametrize("method, gain", [("he_normal", 2.0), ("lecun_normal", 1.0)])
+def test_normal_weight_init_scale(method, gain):
+    rng = np.random.RandomState(0)
+    fan_in, fan_out = 400, 500
+    coef, intercept = init_weights(rng, fan_in, fan_out, method, "relu", np.float32)
+    assert coef.shape == (fan_in, fan_out) and coef.dtype == np.float32
+    assert coef.std() == pytest.approx(np.sqrt(gain / fan_in), rel=0.02)
+    assert abs(coef.mean()) < 0.01 * np.sqrt(gain / fan_in) * 10
+    np.testing.assert_array_equal(intercept, 0)
+
+
+def test_glorot_uniform_bound():
+    coef, intercept = init_weights(np.random.RandomState(0), 300, 200, "glorot_uniform",
+                                   "relu", np.float64)
+    bound = np.sqrt(6 / 500)
+    assert np.abs(coef).max() <= bound and np.abs(coef).max() > 0.99 * bound
+    assert np.abs(intercept).max() <= bound and np.abs(intercept).std() > 0
+    sig, _ = init_weights(np.random.RandomState(0), 300, 200, "glorot_uniform", "sigmoid", np.float64)
+    np.testing.assert_allclose(sig, coef * np.sqrt(2 / 6), rtol=1e-9)

@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from estimators import MLPClassifier, MLPRegressor
-from estimators.mlp import init_weights
+from estimators.layers import init_weights
 
 SAMPLE_WEIGHT_REASON = (
     "mini-batch SGD and Adam: repeating a sample changes the batches, so weights equal "
