@@ -3,12 +3,14 @@ the names MLflow gives meaning to are MLflow's own."""
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import mlflow
 import pytest
 from mlflow.utils import mlflow_tags
 
 from estimators import MLPClassifier, MLPRegressor
+from search.study.task import TASKS
 from search.tracking import mark_experiment, names, ui_link
 
 # Where each name is stored (a name may be stored in several places: FAIL_REASON is a trial's
@@ -82,7 +84,8 @@ class TagRecorder:
 
 def test_the_ui_view_shows_and_groups_by_the_names_trial_runs_are_logged_with():
     client = TagRecorder()
-    mark_experiment(client, "7", "val_accuracy", "maximize", ["activation", "alpha"])
+    spec = SimpleNamespace(metric="val_accuracy", direction="maximize", space=[("activation", None), ("alpha", None)])
+    mark_experiment(client, "7", spec, TASKS["classification"])
     assert client.tags[names.EXPERIMENT_KIND_TAG] == names.MODEL_TRAINING
     view = json.loads(client.tags[names.SHARED_VIEW_TAG + names.VIEW_KEY])
     assert f"tags.`{names.OPTUNA_STATE}`" in view["selectedColumns"]
