@@ -19,7 +19,7 @@ from sklearn.metrics import log_loss
 
 from estimators import DivergenceError, MLPClassifier, propagate_interrupts
 
-from ..trials import budget
+from ..stores import budget
 from ..tracking import names, registry
 from .. import tracking
 from ..plots import study as study_plots, trial as trial_plots

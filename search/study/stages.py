@@ -17,8 +17,8 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from ..trials import budget
-from ..trials.budget import retried_number, retried_numbers
+from ..stores import budget
+from ..stores.budget import retried_number, retried_numbers
 from ..tracking.names import RANGES, STAGE
 from .space import Range, SearchSpace
 
