@@ -44,6 +44,7 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from estimators import MLPClassifier  # noqa: E402
 from search import service  # noqa: E402
+from search.context import Options  # noqa: E402
 from search.trials.objective import Objective  # noqa: E402
 from search.outcome.champion import params_of_trial  # noqa: E402
 from search.study.file import load_study  # noqa: E402
@@ -81,8 +82,8 @@ def trial_phase(spec, folder, n_trials, tracked=True):
         Objective.test_scores = lambda self, models: {}
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            result = service.run(spec, f"journal:{folder}/optuna.journal", f"sqlite:///{folder}/mlflow.db",
-                                 n_trials=n_trials)
+            result = service.run(spec, Options(storage_url=f"journal:{folder}/optuna.journal",
+                                               tracking_uri=f"sqlite:///{folder}/mlflow.db", n_trials=n_trials))
     finally:
         service.work, Objective.test_scores = work, test_scores
     return timed["seconds"], result["study"]

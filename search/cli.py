@@ -15,6 +15,7 @@ import optuna
 from .trials import progress
 from .reporting import report
 from . import secrets
+from .context import Options
 from .data import DataError
 from .stores.storage import StorageError
 from .study.file import StudyFileError, load_study
@@ -90,6 +91,12 @@ def add_servers(command):
                          help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
 
 
+def options(args):
+    """The :class:`search.context.Options` of a ``run`` or ``worker`` command line."""
+    return Options(storage_url=args.storage, tracking_uri=args.tracking_uri, workers=getattr(args, "workers", 1),
+                   n_trials=args.n_trials, timeout=args.timeout, worker_index=getattr(args, "worker_index", 0))
+
+
 def main(argv=None):
     secrets.install()  # before anything can print a URL: ours, MLflow's, Optuna's, tracebacks
     args = parser().parse_args(argv)
@@ -107,11 +114,9 @@ def main(argv=None):
             path = report.report(args.study, args.storage, args.tracking_uri, args.out)
             print(f"report: {path} (also logged under {report.ARTIFACT_FOLDER}/ on the study's latest parent run)")
         elif args.command == "run":
-            spec = load_study(args.study, quick=args.quick)
-            service.run(spec, args.storage, args.tracking_uri, args.workers, args.n_trials, args.timeout)
+            service.run(load_study(args.study, quick=args.quick), options(args))
         else:
-            service.join(args.study, args.storage, args.tracking_uri, args.n_trials, args.timeout,
-                         args.worker_index)
+            service.join(args.study, options(args))
     except USAGE_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,9 +1,38 @@
-"""The one object a study's invocation passes down: :class:`StudyRun`."""
+"""What a study's invocation passes down: its :class:`Options`, and the :class:`StudyRun` made from them."""
 
 from dataclasses import dataclass, field
 
 from .study.stages import StagePlan
 from .study.task import TASKS
+
+
+@dataclass(frozen=True)
+class Options:
+    """What one command was asked for, beside the study: ``python -m search run`` or ``worker``.
+
+    Attributes
+    ----------
+    storage_url : str, default None
+        The Optuna storage; None: ``$OPTUNA_STORAGE``, else a journal file beside the tracking store.
+    tracking_uri : str, default None
+        The MLflow tracking URI; None: ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``.
+    workers : int, default 1
+        Worker processes on this machine (``run``).
+    n_trials : int, default None
+        Run at most this many trials now; None: the rest of the budget (``run``), as long as trials
+        are queued (``worker``).
+    timeout : float, default None
+        Stop starting trials after this many seconds; None: no limit.
+    worker_index : int, default 0
+        A worker's place among the workers that ``run`` started: it seeds the worker's sampler.
+    """
+
+    storage_url: str = None
+    tracking_uri: str = None
+    workers: int = 1
+    n_trials: int = None
+    timeout: float = None
+    worker_index: int = 0
 
 
 @dataclass

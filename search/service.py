@@ -14,22 +14,22 @@ from optuna.trial import TrialState
 
 from estimators import DivergenceError
 
-from .trials import budget
 from .tracking import names
 from . import tracking
-from .context import StudyRun
+from .context import Options, StudyRun
 from .data import load_dataset
+from .stores import budget
+from .trials import recovery
 from .trials.background import FIGURES
 from .trials.objective import Objective
 from .trials.progress import Progress
+from .trials.recovery import Interrupted, worker_id
 from .stores.storage import StorageError, beside_tracking, check_url, describe, exists, open_storage
 from .study.samplers import make_pruner, make_sampler
-from .study.stages import StagePlan
 from .study.file import load_study
 from .study.task import TASKS
-from .trials.workers import (HEARTBEAT_STOPPED, Interrupted, alive_here, close_dead_trial_run, recover_dead_trials,
-                      retry_interrupted, sigterm_as_interrupt, start_workers, wait_for_workers, worker_id)
-
+from .trials.workers import sigterm_as_interrupt, start_workers, wait_for_workers
+from .tracking.states import FINISHED, KILLED
 
 
 def load_data(spec):
@@ -39,7 +39,8 @@ def load_data(spec):
 
 def open_study(spec, storage_url, tracking_uri, create=False):
     """The study named by ``spec`` on ``storage_url``; ``create`` makes it if missing."""
-    storage = open_storage(storage_url, on_failed_trial=close_dead_trial_run(tracking_uri), queue_only=True)
+    storage = open_storage(storage_url, stale_trial_callback=recovery.stale_trial_callback(tracking_uri),
+                           queue_only=True)
     if create:
         return optuna.create_study(study_name=spec.name, storage=storage, direction=spec.direction,
                                    sampler=make_sampler(spec), pruner=make_pruner(spec),
@@ -60,7 +61,7 @@ def work(run, study, n_trials=None, timeout=None, worker_index=0):
     ran, samplers = 0, {}
     with sigterm_as_interrupt():
         while (n_trials is None or ran < n_trials) and not (deadline and time.monotonic() > deadline):
-            budget.fail_stale(study, HEARTBEAT_STOPPED)  # a dead trial is queued again, so found below
+            recovery.fail_stale(study)  # a dead trial is queued again, so found below
             stage = plan.next_stage(study)
             if stage is None:
                 break
@@ -75,42 +76,49 @@ def work(run, study, n_trials=None, timeout=None, worker_index=0):
             except budget.BudgetSpent:
                 break  # another worker took the last queued trial
             except KeyboardInterrupt as error:
-                if isinstance(error, Interrupted):
-                    raise
-                number = retry_interrupted(study, objective.trial_number)
-                raise Interrupted(f"trial {number} was recorded as failed and queued again" if number is not None
-                                  else "no trial was running") from None
+                raise recovery.interrupted(study, objective.trial_number, error) from None
             ran += 1
     FIGURES.wait()
     return ran
 
 
-def join(study_name, storage_url, tracking_uri, n_trials=None, timeout=None, worker_index=0):
+def join(study_name, options=None):
     """``python -m search worker``: join a study that ``run`` created, from any machine."""
-    text = None
-    storage_url = storage_url or beside_tracking(tracking.resolve_uri(tracking_uri))  # as run's default
-    if exists(check_url(storage_url)):  # never create a storage only to find it empty
-        storage = open_storage(storage_url)
-        try:
-            text = optuna.load_study(study_name=study_name, storage=storage).user_attrs.get(names.STUDY_FILE)
-        except KeyError:
-            pass
-    if text is None:
-        raise StorageError(f"storage {describe(storage_url)} has no study {study_name!r} created by "
-                           "'python -m search run'; run that first")
-    spec = load_study(text=text, path=f"<study {study_name}>")
-    tracking_uri = tracking.resolve_uri(tracking_uri)
+    options = options or Options()
+    tracking_uri = tracking.resolve_uri(options.tracking_uri)
+    storage_url = options.storage_url or beside_tracking(tracking_uri)  # as run's default
+    spec = load_study(text=study_file_of(study_name, storage_url), path=f"<study {study_name}>")
     study = open_study(spec, storage_url, tracking_uri)
     run = StudyRun(spec, load_data(spec), tracking.connect(tracking_uri), tracking_uri, storage_url,
                    study.user_attrs[names.EXPERIMENT_ID], study.user_attrs[names.PARENT_RUN_ID])
-    return work(run, study, n_trials, timeout, worker_index)
+    return work(run, study, options.n_trials, options.timeout, options.worker_index)
 
 
-def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, timeout=None):
+def study_file_of(study_name, storage_url):
+    """The study file's text that ``run`` kept in the study ``study_name``; a StorageError if there is none."""
+    attributes = {}
+    if exists(check_url(storage_url)):  # never create a storage only to find it empty
+        try:
+            attributes = optuna.load_study(study_name=study_name, storage=open_storage(storage_url)).user_attrs
+        except KeyError:
+            pass
+    if names.STUDY_FILE in attributes:
+        return attributes[names.STUDY_FILE]
+    raise StorageError(f"storage {describe(storage_url)} has no study {study_name!r} created by "
+                       "'python -m search run'; run that first")
+
+
+def run(spec, options=None):
     """Create or resume the study, run its trials, summarise, refit and register the best.
 
     Everything that can be checked is checked before anything is written: the
     tracking server answers, the data loads, the storage opens.
+
+    Parameters
+    ----------
+    spec : search.study.file.StudySpec
+    options : search.context.Options, default None
+        The stores, workers, trial count and timeout asked for; None: the defaults.
 
     Returns
     -------
@@ -118,10 +126,33 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
         ``study``, ``parent_run_id``, ``stages``, ``scores`` and ``model_uri``
         (the last two absent when no trial completed).
     """
+    options = options or Options()
+    run, study = start(spec, options)
+    try:  # from the parent run's start, Ctrl-C ends it (and its trials' runs) as KILLED
+        record_start(run, study)
+        with sigterm_as_interrupt():
+            recovery.recover_dead_trials(study, run.client)
+            run_trials(run, study, options)
+    except KeyboardInterrupt:
+        recovery.kill_parent(run.client, run.experiment, run.parent)
+        raise
+    try:
+        result = finish(run, study)
+    except KeyboardInterrupt:
+        tracking.end_run(run.client, run.parent, KILLED)
+        raise Interrupted("every trial was recorded; the summary or the refit was stopped and nothing was "
+                          "registered") from None
+    print(f"MLflow UI (mlflow ui): {tracking.ui_link(run.tracking_uri, run.experiment)}", flush=True)
+    return result
+
+
+def start(spec, options):
+    """Check the stores and the data, then open the study and this invocation's parent run; the StudyRun and
+    the study."""
     import mlflow
 
-    tracking_uri = tracking.resolve_uri(tracking_uri)
-    storage_url = resolve_storage(storage_url, tracking_uri)
+    tracking_uri = tracking.resolve_uri(options.tracking_uri)
+    storage_url = resolve_storage(options.storage_url, tracking_uri)
     data = load_data(spec)
     check_stores(storage_url, tracking_uri)
     client = tracking.connect(tracking_uri)
@@ -129,34 +160,23 @@ def run(spec, storage_url=None, tracking_uri=None, workers=1, n_trials=None, tim
     experiment = tracking.experiment_id(client, spec.name)
     tracking.mark_experiment(client, experiment, spec, TASKS[spec.task])
     study = open_study(spec, storage_url, tracking_uri, create=True)
-    tracking.close_dead_parents(client, experiment, spec.name, alive_here)
+    recovery.close_dead_parents(client, experiment, spec.name)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
         names.STUDY: spec.name, names.STUDY_FILE: str(spec.path), "storage": describe(storage_url),
         names.WORKER: worker_id()})
-    try:  # from the parent run's start, Ctrl-C ends it (and its trials' runs) as KILLED
-        for key, value in {names.STUDY_FILE: spec.text, names.EXPERIMENT_ID: experiment,
-                           names.PARENT_RUN_ID: parent}.items():
-            study.set_user_attr(key, value)
-        tracking.log_batch(client, parent, params=tracking.params_of(study_params(spec, data)))
-        print(f"study {spec.name}: storage {describe(storage_url)}, tracking {tracking.mask_password(tracking_uri)}, "
-              f"{len(budget.used(study.get_trials(deepcopy=False)))} trials so far of {StagePlan(spec).total}",
-              flush=True)
-        with sigterm_as_interrupt():
-            recover_dead_trials(study, client)
-            run = StudyRun(spec, data, client, tracking_uri, storage_url, experiment, parent)
-            run_trials(run, study, workers, n_trials, timeout)
-    except KeyboardInterrupt:
-        tracking.close_orphan_runs(client, experiment, parent)
-        tracking.end_run(client, parent, "KILLED")
-        raise
-    try:
-        result = finish(run, study)
-    except KeyboardInterrupt:
-        tracking.end_run(client, parent, "KILLED")
-        raise Interrupted("every trial was recorded; the summary or the refit was stopped and nothing was "
-                          "registered") from None
-    print(f"MLflow UI (mlflow ui): {tracking.ui_link(tracking_uri, experiment)}", flush=True)
-    return result
+    return StudyRun(spec, data, client, tracking_uri, storage_url, experiment, parent), study
+
+
+def record_start(run, study):
+    """What workers and later commands read back: the study file and the runs, on the study; the study's
+    settings on the parent run; and a line saying where things are."""
+    for key, value in {names.STUDY_FILE: run.spec.text, names.EXPERIMENT_ID: run.experiment,
+                       names.PARENT_RUN_ID: run.parent}.items():
+        study.set_user_attr(key, value)
+    tracking.log_batch(run.client, run.parent, params=tracking.params_of(study_params(run)))
+    print(f"study {run.spec.name}: storage {describe(run.storage_url)}, "
+          f"tracking {tracking.mask_password(run.tracking_uri)}, "
+          f"{len(budget.used(study.get_trials(deepcopy=False)))} trials so far of {run.plan.total}", flush=True)
 
 
 def resolve_storage(storage_url, tracking_uri):
@@ -185,7 +205,7 @@ def finish(run, study):
     from .outcome.summary import log_summary, summary_text
 
     FIGURES.wait()
-    tracking.close_orphan_runs(run.client, run.experiment, run.parent, running_of(study))
+    recovery.close_orphan_runs(run.client, run.experiment, run.parent, recovery.running_run_ids(study))
     stages = log_summary(run, study)
     print(summary_text(study, run.spec, stages), flush=True)
     result = {"study": study, "parent_run_id": run.parent, "stages": stages}
@@ -194,38 +214,34 @@ def finish(run, study):
         print("\n".join(champion.lines), flush=True)
         result.update(model=champion.model, scores=champion.scores, model_uri=champion.model_uri,
                       champion=champion)
-    tracking.end_run(run.client, run.parent, "FINISHED")
+    tracking.end_run(run.client, run.parent, FINISHED)
     return result
 
 
-def run_trials(run, study, workers, n_trials, timeout):
-    """Queue this invocation's trials, run them here or in ``workers`` processes; then what a dead worker left."""
-    budget.fill(study, run.plan.total, n_trials)
-    if workers == 1:
-        work(run, study, n_trials, timeout)
+def run_trials(run, study, options):
+    """Queue this invocation's trials, run them here or in ``options.workers`` processes; then what a dead
+    worker left."""
+    budget.fill(study, run.plan.total, options.n_trials)
+    if options.workers == 1:
+        work(run, study, options.n_trials, options.timeout)
         return
-    deadline = None if timeout is None else time.monotonic() + timeout
-    wait_for_workers(start_workers(run.spec, run.storage_url, run.tracking_uri, workers, timeout), study, run.client)
+    deadline = None if options.timeout is None else time.monotonic() + options.timeout
+    wait_for_workers(start_workers(run, options.workers, options.timeout), study, run.client)
     # A worker that died had its trial queued again (wait_for_workers): it runs here, in the time left.
     left = None if deadline is None else deadline - time.monotonic()
     if left is None or left > 0:
         work(run, study, None, left)
 
 
-def running_of(study):
-    """MLflow run ids of trials still running (on other machines' workers)."""
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    return {t.user_attrs.get(names.MLFLOW_RUN_ID) for t in running}
-
-
-def study_params(spec, data):
+def study_params(run):
     """The study's settings as parent-run params (never the storage URL: it may hold a password)."""
+    spec, data = run.spec, run.data
     fixed = {k: v for k, v in spec.estimator.items()}
     return {
         **{f"fixed.{k}": v for k, v in fixed.items()},
         "dataset": spec.dataset["name"], "n_train": len(data.X_train), "n_val": len(data.X_val),
         "n_test": len(data.X_test), "epochs": spec.epochs, "repeats": spec.repeats,
-        "trial_budget": StagePlan(spec).total, "stages": len(spec.stages), "metric": spec.metric,
+        "trial_budget": run.plan.total, "stages": len(spec.stages), "metric": spec.metric,
         "direction": spec.direction, "sampler": spec.sampler["name"], "pruner": spec.pruner["name"],
         **{f"space.{k}": v for k, v in spec.space.describe().items()},
     }

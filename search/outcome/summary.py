@@ -11,7 +11,7 @@ from .. import tracking
 from ..plots import study as study_plots
 from ..study.space import label
 from ..study.stages import stage_table
-from ..trials import budget
+from ..stores import budget
 
 
 def summary_text(study, spec, stages):

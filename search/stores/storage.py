@@ -1,8 +1,9 @@
 """Optuna storage from a URL: SQLite or PostgreSQL (RDB), or a journal file.
 
 RDB storages get Optuna's heartbeat, so a trial whose worker was killed is
-marked failed and retried by ``RetryHeartbeatStaleTrialCallback``; a journal file has
-no heartbeat, and the ``run`` command retries the trials of workers it saw die.
+marked failed, and handed to the stale-trial callback the caller gives
+(:mod:`search.trials.recovery` retries it); a journal file has no heartbeat,
+and the ``run`` command retries the trials of workers it saw die.
 """
 
 import os
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import optuna
 import sqlalchemy
-from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from sqlalchemy.engine import make_url
 
 from . import journal
-from ..trials.budget import QueueOnly, QueueOnlyRDB
+from .budget import QueueOnly, QueueOnlyRDB
 from ..secrets import mask, reason as _reason
 from .files import folder_lock, sqlite_path_problem
 
@@ -26,7 +27,6 @@ from .files import folder_lock, sqlite_path_problem
 DEFAULT_STORAGE = "journal:optuna.journal"
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
 JOURNAL_PREFIX = "journal:"
-MAX_RETRY = 2
 
 
 class StorageError(ValueError):
@@ -105,14 +105,14 @@ def exists(url):
 
 
 class QueuedJournalStorage(QueueOnly, JournalStorage):
-    """A journal storage whose workers only take queued trials (see :mod:`search.budget`)."""
+    """A journal storage whose workers only take queued trials (see :mod:`search.stores.budget`)."""
 
 
 class QueuedRDBStorage(QueueOnlyRDB, RDBStorage):
-    """An RDB storage whose workers only take queued trials (see :mod:`search.budget`)."""
+    """An RDB storage whose workers only take queued trials (see :mod:`search.stores.budget`)."""
 
 
-def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed_trial=None,
+def open_storage(url=None, heartbeat_interval=None, grace_period=None, stale_trial_callback=None,
                  queue_only=False):
     """An Optuna storage for ``url``.
 
@@ -126,48 +126,38 @@ def open_storage(url=None, heartbeat_interval=None, grace_period=None, on_failed
         Seconds between a running trial's heartbeats, and of silence after
         which it counts as dead (RDB storages); default
         $SEARCH_HEARTBEAT_INTERVAL or 5, and $SEARCH_GRACE_PERIOD or 20.
-    on_failed_trial : callable, default=None
-        Called as ``on_failed_trial(study, trial)`` for a trial found dead,
-        before it is retried.
+    stale_trial_callback : callable, default=None
+        Called as ``stale_trial_callback(study, trial)`` for a trial found dead
+        (RDB storages), as Optuna's ``heartbeat_stale_trial_callback``:
+        :func:`search.trials.recovery.stale_trial_callback` closes its MLflow run
+        and queues it again.
     queue_only : bool, default=False
         Trials come only from the queue: ``ask`` with nothing queued raises
-        :class:`search.budget.BudgetSpent` rather than create a trial.
+        :class:`search.stores.budget.BudgetSpent` rather than create a trial.
     """
     url = check_url(url or DEFAULT_STORAGE)
-    heartbeat_interval = heartbeat_interval or int(os.environ.get("SEARCH_HEARTBEAT_INTERVAL", 5))
-    grace_period = grace_period or int(os.environ.get("SEARCH_GRACE_PERIOD", 20))
     if is_journal(url):
-        # Absolute: the backend reopens its file by this path at every write.
-        path = Path(url.removeprefix(JOURNAL_PREFIX)).absolute()
-        lock = JournalFileSymlinkLock(str(path))  # the lock Optuna's writers take
-        journal.drop_torn_tail(path, lock)
-        kind = QueuedJournalStorage if queue_only else JournalStorage
-        return kind(JournalFileBackend(str(path), lock_obj=lock))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
-        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
-
-    def failed(study, trial):
-        if on_failed_trial is not None:
-            on_failed_trial(study, trial)
-        retry(study, trial)
-
+        return _journal_storage(url, queue_only)
+    heartbeat = {"heartbeat_interval": heartbeat_interval or int(os.environ.get("SEARCH_HEARTBEAT_INTERVAL", 5)),
+                 "grace_period": grace_period or int(os.environ.get("SEARCH_GRACE_PERIOD", 20)),
+                 "heartbeat_stale_trial_callback": stale_trial_callback}
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
             rdb = QueuedRDBStorage if queue_only else RDBStorage
             database = make_url(url).database if url.startswith("sqlite") else None
             # Optuna's schema creation races too: one creator at a time per folder.
             with folder_lock(Path(database).absolute().parent) if database not in (None, "", ":memory:") \
                     else nullcontext():
-                return rdb(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                           heartbeat_stale_trial_callback=failed)
+                return rdb(url, **heartbeat)
     except Exception as error:
         raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
 
 
-def retry_trial(study, trial):
-    """Queue a failed trial again, as the heartbeat's retry does."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)(study, trial)
+def _journal_storage(url, queue_only):
+    # Absolute: the backend reopens its file by this path at every write.
+    path = Path(url.removeprefix(JOURNAL_PREFIX)).absolute()
+    lock = JournalFileSymlinkLock(str(path))  # the lock Optuna's writers take
+    journal.drop_torn_tail(path, lock)
+    kind = QueuedJournalStorage if queue_only else JournalStorage
+    return kind(JournalFileBackend(str(path), lock_obj=lock))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from optuna.trial import TrialState
 
-from ..trials import budget
-from ..trials.budget import retried_number, retried_numbers
+from ..stores import budget
+from ..stores.budget import retried_number, retried_numbers
 from ..tracking.names import RANGES, STAGE
 from .space import Range, SearchSpace
 

@@ -286,38 +286,9 @@ def tags_of(values):
 
 
 def end_run(client, run_id, status):
-    """Mark a run FINISHED, FAILED or KILLED; never raises (a run must not stay RUNNING)."""
+    """Mark a run with ``status`` (FINISHED, FAILED or KILLED: :mod:`search.tracking.states`); never raises
+    (a run must not stay RUNNING)."""
     try:
         client.set_terminated(run_id, status=status)
     except Exception:
         pass
-
-
-def fail_run(client, run_id, reason, status="FAILED"):
-    """End a trial's run whose trial died, saying why; never raises."""
-    try:
-        client.log_batch(run_id, tags=tags_of({names.OPTUNA_STATE: "FAIL", names.FAIL_REASON: reason}))
-    except Exception:
-        pass
-    end_run(client, run_id, status)
-
-
-def close_dead_parents(client, experiment, study_name, alive):
-    """End as KILLED the parent runs of earlier invocations whose process died (and their RUNNING trials)."""
-    runs = client.search_runs([experiment], filter_string=f"tags.{names.STUDY} = '{study_name}' "
-                                                          "and attributes.status = 'RUNNING'")
-    for run in runs:
-        if not alive(run.data.tags.get(names.WORKER, "")):
-            close_orphan_runs(client, experiment, run.info.run_id)
-            end_run(client, run.info.run_id, "KILLED")
-
-
-def close_orphan_runs(client, experiment, parent_run_id, running_run_ids=()):
-    """End as FAILED the child runs still RUNNING whose trial no longer runs (a killed worker's)."""
-    runs = client.search_runs(
-        [experiment], filter_string=f"tags.{names.PARENT_RUN} = '{parent_run_id}' "
-                                    "and attributes.status = 'RUNNING'")
-    closed = [run.info.run_id for run in runs if run.info.run_id not in running_run_ids]
-    for run_id in closed:
-        fail_run(client, run_id, "its worker stopped before the trial ended")
-    return closed

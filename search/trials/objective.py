@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from estimators import DivergenceError
 
 from ..tracking import names
+from ..tracking.states import FAIL, PRUNED, status_of
 from .. import tracking
 from .background import CORE_SHARING, FIGURES
 from ..secrets import mask
@@ -86,18 +87,17 @@ class Objective:
                 histories.append(model.history_)
         except optuna.TrialPruned as pruned:
             # KILLED: MLflow's status for a stopped run, so a pruned trial stands out in the runs list.
-            self.finish(run_id, histories + [self._partial(models)], "PRUNED", "KILLED", str(pruned))
+            self.finish(run_id, histories + [self._partial(models)], PRUNED, status_of(PRUNED), str(pruned))
             raise
         except DivergenceError as error:
             trial.set_user_attr(names.FAIL_REASON, mask(str(error)))
-            self.finish(run_id, histories + [list(error.history)], "FAIL", "FAILED", str(error))
+            self.finish(run_id, histories + [list(error.history)], FAIL, status_of(FAIL), str(error))
             raise
         except BaseException as error:
             # Ctrl-C, SIGTERM, a bug: the run must not stay RUNNING.
             reason = mask(f"{type(error).__name__}: {error}")
             trial.set_user_attr(names.FAIL_REASON, reason)
-            self.finish(run_id, histories, "FAIL",
-                        "KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED", reason)
+            self.finish(run_id, histories, FAIL, status_of(FAIL, isinstance(error, KeyboardInterrupt)), reason)
             raise
         return self.complete(trial, run_id, models, time.perf_counter() - started)
 
@@ -154,7 +154,7 @@ class Objective:
         metrics = tracking.metrics_of(histories[0]) if histories and histories[0] else []
         try:
             tracking.log_batch(self.client, run_id, metrics=metrics, tags=tracking.tags_of(
-                {names.OPTUNA_STATE: state, names.FAIL_REASON if state == "FAIL" else names.PRUNE_REASON: reason,
+                {names.OPTUNA_STATE: state, names.FAIL_REASON if state == FAIL else names.PRUNE_REASON: reason,
                  names.NOTE: f"{state}: {reason}"}))
         finally:
             tracking.end_run(self.client, run_id, status)

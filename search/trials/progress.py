@@ -7,6 +7,7 @@ import optuna
 from tqdm import tqdm
 
 from ..tracking.names import FAIL_REASON, STAGE
+from ..tracking.states import FAIL
 from ..study.space import label
 
 
@@ -22,7 +23,7 @@ class Progress:
         value = "" if trial.value is None else f" {self.metric}={trial.value:.4f}"
         params = " ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
         reason = trial.user_attrs.get(FAIL_REASON) or trial.system_attrs.get(FAIL_REASON, "")
-        why = f" ({reason.splitlines()[0][:120]})" if trial.state.name == "FAIL" and reason else ""
+        why = f" ({reason.splitlines()[0][:120]})" if trial.state.name == FAIL and reason else ""
         line = (f"trial {trial.number} [stage {trial.user_attrs.get(STAGE, 1)}] "
                 f"{trial.state.name}{value}{why} {params}")
         if self.bar is not None:

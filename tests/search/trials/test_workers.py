@@ -1,44 +1,16 @@
-"""Tests for search.trials.workers: worker ids, whether a worker is alive, and signals as interrupts."""
+"""Tests for search.trials.workers: signals as interrupts, and a dead worker's trials recovered after the wait.
 
-import os
+Worker ids, whether a worker is alive, and what an interrupt stopped: test_recovery.
+"""
+
 import signal
-import socket
+import subprocess
+import sys
 
 import pytest
 
-from search.trials import workers
-from search.trials.workers import Interrupted, alive_here, sigterm_as_interrupt, worker_id
-
-
-def test_a_worker_is_named_by_its_host_and_process():
-    assert worker_id() == f"{socket.gethostname()}:{os.getpid()}"
-    assert worker_id(12) == f"{socket.gethostname()}:12"
-
-
-def test_only_a_gone_process_of_this_host_counts_as_dead(monkeypatch):
-    monkeypatch.setattr(workers, "_alive", lambda pid: pid == 7)
-    assert alive_here(worker_id(7))
-    assert not alive_here(worker_id(8))
-    assert alive_here("another-host:8")  # another machine's worker: its own command recovers it
-    assert alive_here("") and alive_here("host:not-a-pid")
-
-
-def test_a_process_that_ended_is_not_alive():
-    import subprocess
-    import sys
-
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    assert not workers._alive(process.pid)
-
-
-def test_interrupted_is_a_keyboard_interrupt_saying_what_it_stopped():
-    error = Interrupted("trial 3 was recorded as failed and queued again")
-    assert isinstance(error, KeyboardInterrupt) and error.what.startswith("trial 3")
-
-
-def test_no_trial_running_means_nothing_to_retry():
-    assert workers.retry_interrupted(study=None, number=None) is None
+from search.trials import recovery
+from search.trials.workers import sigterm_as_interrupt, wait_for_workers
 
 
 def test_sigterm_handling_is_restored_on_exit():
@@ -63,6 +35,25 @@ def test_ctrl_c_and_sigterm_stop_training_in_the_service(small_digits_for_interr
         with sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt):
             clf.fit(X, y)
         assert len(clf.history_) == 2
+
+
+def test_a_worker_that_ended_badly_has_its_running_trial_queued_again_after_the_wait(tmp_path):
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    from search.stores.budget import retried_number
+    from search.stores.storage import open_storage
+    from search.tracking import names
+
+    study = optuna.create_study(storage=open_storage(f"journal:{tmp_path}/o.journal", queue_only=True))
+    study.add_trial(create_trial(state=TrialState.WAITING))
+    processes = [subprocess.Popen([sys.executable, "-c", f"raise SystemExit({code})"]) for code in (0, 3)]
+    study.ask().set_user_attr(names.WORKER, recovery.worker_id(processes[1].pid))  # no MLflow run yet
+    assert wait_for_workers(processes, study, client=None) == [0, 3]
+    failed, retry = study.get_trials()
+    assert failed.state == TrialState.FAIL and failed.user_attrs[names.FAIL_REASON] == (
+        f"worker {processes[1].pid} ended with code 3")
+    assert retry.state == TrialState.WAITING and retried_number(retry) == failed.number
 
 
 @pytest.fixture

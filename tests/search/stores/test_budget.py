@@ -1,6 +1,5 @@
-"""Tests for search.trials.budget: every budget met exactly; retries always run; dead trials found outside optimize."""
+"""Tests for search.stores.budget: every budget met exactly; retries always run (dead trials: test_recovery)."""
 
-import sqlite3
 import uuid
 
 import optuna
@@ -10,7 +9,7 @@ from optuna.trial import TrialState
 from search import cli, service
 from search.trials import objective
 from search.study import stages
-from search.trials.budget import BudgetSpent
+from search.stores.budget import BudgetSpent
 from search.stores.storage import open_storage
 from tests.conftest import postgres_url
 
@@ -70,32 +69,6 @@ def test_a_trial_interrupted_at_the_end_of_the_budget_runs_again(write_study, mo
     assert trials[2].state == TrialState.FAIL
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
     assert len(trials) == 4  # the retry took the failed trial's place
-
-
-def test_a_dead_running_trial_is_recovered_with_its_reason_when_the_budget_looks_spent(write_study, workdir,
-                                                                                      monkeypatch):
-    monkeypatch.setenv("SEARCH_HEARTBEAT_INTERVAL", "1")
-    monkeypatch.setenv("SEARCH_GRACE_PERIOD", "60")
-    storage = f"sqlite:///{workdir}/optuna.db"
-    path = write_study("dead", n_trials=3, register=False)
-    assert cli.main(["run", str(path), "--storage", storage, "--n-trials", "2"]) == 0
-    # A worker on another machine took the third trial, then died: its heartbeat is an hour old.
-    rdb = optuna.storages.RDBStorage(storage, heartbeat_interval=1, grace_period=60)
-    study = study_of("dead", rdb)
-    waiting = study.get_trials(states=(TrialState.WAITING,))
-    trial = optuna.Trial(study, waiting[0]._trial_id if waiting else study._storage.create_new_trial(study._study_id))
-    if waiting:
-        rdb.set_trial_state_values(waiting[0]._trial_id, TrialState.RUNNING)
-    trial.set_user_attr("worker", "elsewhere:1")
-    rdb.record_heartbeat(trial._trial_id)
-    rdb.engine.dispose()
-    with sqlite3.connect(workdir / "optuna.db") as db:
-        db.execute("update trial_heartbeats set heartbeat = '2000-01-01 00:00:00'")
-    assert cli.main(["run", str(path), "--storage", storage]) == 0
-    trials = study_of("dead", storage).trials
-    assert trials[trial.number].state == TrialState.FAIL
-    assert "heartbeats" in trials[trial.number].user_attrs["fail_reason"]
-    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
 
 
 @pytest.mark.parametrize("kind", ["journal", "sqlite", "postgresql"])

@@ -4,20 +4,21 @@ The command that runs a study queues one WAITING trial (with no
 parameters: the sampler still chooses every one; not ``enqueue_trial``, whose
 empty ``fixed_params`` the grid sampler refuses) for each trial
 of the budget left to run; workers only take queued trials, with Optuna's own
-atomic hand-out of WAITING trials, and never create one. A trial that is
-interrupted or whose worker died is failed and queued again, so its retry is
-a queued trial too, and always runs. Counting trials before creating one
-could not be exact: two workers counting 19 of 20 at once made 21.
+atomic hand-out of WAITING trials, and never create one: the storage refuses
+(:class:`QueueOnly`). A trial that is interrupted or whose worker died is
+failed and queued again (:mod:`search.trials.recovery`), so its retry is a
+queued trial too, and always runs. Counting trials before creating one could
+not be exact: two workers counting 19 of 20 at once made 21.
+
+The counts here read only the storage's trials, so the stages (``search.study``)
+and the summary use them as well as the workers.
 """
 
-import warnings
-
 import optuna
-from optuna.storages import fail_stale_trials
-from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
-from ..tracking.names import FAIL_REASON
+# The system attribute that Optuna's ``RetryHeartbeatStaleTrialCallback`` writes on a retry.
+FAILED_TRIAL = "failed_trial"
 
 
 class BudgetSpent(Exception):
@@ -61,7 +62,7 @@ def retried_number(trial):
     Read straight from the attribute ``RetryHeartbeatStaleTrialCallback`` writes,
     without its experimental-API warning.
     """
-    return trial.system_attrs.get("failed_trial")
+    return trial.system_attrs.get(FAILED_TRIAL)
 
 
 def retried_numbers(trials):
@@ -96,24 +97,3 @@ def fill(study, total, n_trials=None):
     for _ in range(max(0, room)):
         study.add_trial(optuna.trial.create_trial(state=TrialState.WAITING))
     return max(0, room)
-
-
-def fail_stale(study, reason):
-    """Fail (and, through the storage's callback, queue again) RUNNING trials whose heartbeat stopped.
-
-    Optuna does this only at the start of a trial inside ``optimize``: a
-    worker that finds nothing queued, or a command started after a crash,
-    would otherwise leave a dead trial RUNNING for good. The trial gets its
-    ``fail_reason`` first, while it is still RUNNING and can take attributes.
-    """
-    storage = study._storage
-    if not is_heartbeat_enabled(storage):
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        for trial_id in storage._get_stale_trial_ids(study._study_id):
-            try:
-                storage.set_trial_user_attr(trial_id, FAIL_REASON, reason)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                pass  # another process failed it first
-        fail_stale_trials(study)
