@@ -1,1 +1,8 @@
-"""Optuna's stores: opening a storage by URL (journal, SQLite, PostgreSQL), and the files they live in."""
+"""Optuna's stores and what they hold.
+
+- :mod:`.storage`: a storage opened by URL (journal, SQLite, PostgreSQL), checked and described
+  without its password;
+- :mod:`.budget`: the queue of trials and the study's budget, met exactly by any number of workers;
+- :mod:`.journal`: a journal file's torn last record dropped;
+- :mod:`.files`: the files stores live in (one creator at a time per folder, SQLite checks).
+"""

@@ -1,1 +1,9 @@
-"""What a study is, before anything runs: its file, search space, stages, samplers and pruners, and task."""
+"""What a study is, before anything runs.
+
+- :mod:`.file`: ``StudySpec`` and ``load_study`` (a study file read, checked, or its quick form);
+- :mod:`.checks`: the study file's checker, one line naming each mistake;
+- :mod:`.space`: the search space (ranges, categories) and a trial's estimator arguments;
+- :mod:`.stages`: coarse-to-fine stages, each narrowed around the best so far;
+- :mod:`.samplers`: the sampler and pruner registries;
+- :mod:`.task`: what differs between classification and regression (``TASKS``).
+"""

@@ -5,6 +5,12 @@ Everything goes through ``MlflowClient`` with explicit run ids, so any number
 of worker processes can log into the same experiment. Per-epoch metrics are
 sent once per trial with ``log_batch`` (measured here: about 55 ms a trial,
 against about 470 ms for a ``log_metrics`` call per epoch).
+
+This module is the client's side: connecting, experiments, runs, batches
+with retries. Beside it: :mod:`.names` (every param, tag and attribute
+name shared across modules), :mod:`.states` (the one map between Optuna
+states and MLflow statuses) and :mod:`.registry` (registered versions and
+the champion alias).
 """
 
 import functools

@@ -1,2 +1,9 @@
-"""Running trials: the objective, the queue and budget, worker processes, recovery of dead trials,
-progress output, and the background process that draws trial figures."""
+"""Running trials.
+
+- :mod:`.objective`: the Optuna objective: one trial trained and tracked as a nested MLflow run;
+- :mod:`.workers`: worker processes started and waited for, SIGTERM taken as Ctrl-C;
+- :mod:`.recovery`: stale, dead and interrupted trials failed, their runs closed, and queued again;
+- :mod:`.progress`: the progress bar and a line per finished trial;
+- :mod:`.background`: the process that draws trial figures while the next trial trains;
+- :mod:`.lifeline`: helper processes that end with their parent.
+"""
