@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from estimators import DivergenceError
 
 from ..tracking import names
-from ..tracking.states import FAIL, PRUNED, status_of
+from ..tracking.states import COMPLETE, FAIL, PRUNED, status_of
 from .. import tracking
 from .background import CORE_SHARING, FIGURES
 from ..secrets import mask
@@ -143,10 +143,10 @@ class Objective:
         summary[f"{self.spec.metric}_mean"] = summary.pop(self.spec.metric)
         metrics = tracking.metrics_of(models[0].history_) + tracking.summary_metrics(summary)
         tracking.log_batch(self.client, run_id, metrics=metrics,
-                           tags=tracking.tags_of({names.OPTUNA_STATE: "COMPLETE"}))
+                           tags=tracking.tags_of({names.OPTUNA_STATE: COMPLETE}))
         if self.spec.artifacts.get("trial_plots", True):
             self.log_trial_plots(run_id, trial.number, models[0])
-        tracking.end_run(self.client, run_id, "FINISHED")
+        tracking.end_run(self.client, run_id, status_of(COMPLETE))
         return value
 
     def finish(self, run_id, histories, state, status, reason):

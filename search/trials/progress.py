@@ -28,7 +28,7 @@ class Progress:
                 f"{trial.state.name}{value}{why} {params}")
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.write(line)
+            self.bar.write(line, file=self.stream)
         else:
             print(line, file=self.stream, flush=True)
 

@@ -65,7 +65,7 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_on_a_terminal_a_bar_counts_the_finished_trials_of_the_budget(capsys):
+def test_on_a_terminal_a_bar_counts_the_finished_trials_of_the_budget_with_the_lines_above_it(capsys):
     study, frozen = finished(create_trial(value=0.5), create_trial(state=TrialState.PRUNED))
     terminal = Terminal()
     progress = Progress(5, "val_accuracy", terminal)
@@ -75,8 +75,9 @@ def test_on_a_terminal_a_bar_counts_the_finished_trials_of_the_budget(capsys):
     assert progress.bar.n == 2
     progress.bar.refresh()
     assert "2/5" in terminal.getvalue()
-    written = terminal.getvalue() + capsys.readouterr().out  # tqdm.write prints above the bar
+    written = terminal.getvalue()  # the lines go above the bar, on the stream given
     assert "trial 0 [stage 1] COMPLETE val_accuracy=0.5000" in written and "trial 1 [stage 1] PRUNED" in written
+    assert "trial 0" not in capsys.readouterr().out
     progress.bar.close()
 
 
