@@ -38,7 +38,8 @@ def signature_of(pipeline, example):
                          for name, kind in schema_types(example).items()])
     else:
         inputs = Schema([ColSpec(AnyType()) for _ in range(example.shape[1])])
-    return ModelSignature(inputs=inputs, outputs=infer_signature(example, pipeline.predict(example)).outputs)
+    # the outputs' schema alone: inferring the inputs' would warn of integer columns we have typed already
+    return ModelSignature(inputs=inputs, outputs=infer_signature(pipeline.predict(example)).inputs)
 
 
 def log_model(run_id, model, example):
