@@ -46,12 +46,13 @@ def load_csv(path, task="classification"):
 def _read_cells(path):
     """Every non-blank row's cells as stripped strings, and each row's line number.
 
-    A row shorter than the first is refused here; pandas refuses a longer one.
+    A row shorter than the first is refused here; pandas refuses a longer one. The python engine: the C
+    engine fills a missing field with '' as if the cell were empty.
     """
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     try:
         cells = pd.read_csv(path, sep=delimiter, header=None, dtype=str, keep_default_na=False,
-                            skip_blank_lines=False, encoding="utf-8-sig")
+                            skip_blank_lines=False, encoding="utf-8-sig", engine="python")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty; put one sample per line, numeric features, label last") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:

@@ -121,5 +121,5 @@ def target_values(y, task, path):
     else:
         labels = y.astype(str).to_numpy(dtype=object).astype(str)  # strings and categories, as they are
     if len(np.unique(labels)) < 2:
-        raise DataError(f"{where} has one class ({labels[0]!r}); a classifier needs at least 2")
+        raise DataError(f"{where} has one class ({labels[0].item()!r}); a classifier needs at least 2")
     return labels
