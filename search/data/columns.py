@@ -70,6 +70,11 @@ def column_kinds(X, categorical=()):
     categorical : sequence of str
         Numeric columns that are codes of categories (a zip code, a product id).
     """
+    if not isinstance(X, pd.DataFrame):
+        raise DataError(f"table_preprocessing takes a pandas DataFrame, got {type(X).__name__}")
+    unknown = [name for name in categorical if name not in X.columns]
+    if unknown:
+        raise DataError(f"categorical: {unknown[0]!r} is not a column (columns: {', '.join(map(str, X.columns))})")
     numeric, categories = [], []
     for name in X.columns:
         column = X[name]
@@ -101,49 +106,51 @@ def table_preprocessing(X, categorical=(), scaler="standard", min_frequency=MIN_
     Parameters
     ----------
     X : pandas.DataFrame
-        Rows with the columns the model will take (only their names and dtypes are read).
+        Rows with the columns the model will take (their names, dtypes and distinct values are read).
     categorical : sequence of str, default=()
         Integer-coded columns to one-hot encode rather than scale.
     scaler : {'standard', 'minmax', 'none'}, default='standard'
         How numeric columns are scaled after imputation.
     min_frequency : int or float, default=5
-        Categories seen fewer times (or in a smaller share of rows) than this
-        share one "infrequent" column, as any category unseen in training does.
+        Categories seen fewer times (or in a smaller share of rows) than this share one "infrequent"
+        column, as any category unseen in training does.
 
     Returns
     -------
     sklearn.compose.ColumnTransformer
-        ``numeric``: median imputation with missing-value indicators, then
-        ``scaler``; ``categorical``: missing values as a category, then
-        one-hot. Dense output.
+        ``numeric``: median imputation with missing-value indicators, then ``scaler``; ``categorical``:
+        missing values as a category, then one-hot. Dense output.
 
     Raises
     ------
     DataError
-        For a column named in ``categorical`` that ``X`` lacks, a date or a free-text column.
+        For a ``categorical`` name that ``X`` lacks, a date or a free-text column.
 
     Examples
     --------
     >>> import pandas as pd
     >>> X = pd.DataFrame({"city": ["paris", None, "lyon"], "income": [1.0, None, 3.0]})
-    >>> table_preprocessing(X).fit_transform(X).shape
-    (3, 4)
+    >>> list(table_preprocessing(X, min_frequency=1).fit(X).get_feature_names_out())
+    ['income', 'missingindicator_income', 'city_<missing>', 'city_lyon', 'city_paris']
     """
-    from .preprocessing import SCALERS
-
-    if not isinstance(X, pd.DataFrame):
-        raise DataError(f"table_preprocessing takes a pandas DataFrame, got {type(X).__name__}")
-    unknown = [name for name in categorical if name not in X.columns]
-    if unknown:
-        raise DataError(f"categorical: {unknown[0]!r} is not a column (columns: {', '.join(map(str, X.columns))})")
     numeric, categories = column_kinds(X, categorical)
-    numeric_steps = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)),
-                              ("scale", SCALERS[scaler]())])
+    return ColumnTransformer([("numeric", _numeric_steps(scaler), numeric),
+                              ("categorical", _category_steps(min_frequency), categories)],
+                             sparse_threshold=0, verbose_feature_names_out=False)
+
+
+def _numeric_steps(scaler):
+    """The median for a missing value, with a column marking it, then ``scaler`` (a name in ``SCALERS``)."""
+    from .preprocessing import SCALERS  # preprocessing describes these steps: it imports this module
+
+    return Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", SCALERS[scaler]())])
+
+
+def _category_steps(min_frequency):
+    """Categories as text, a missing value one of them, then one-hot with rare and unseen ones together."""
     one_hot = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=min_frequency,
                             sparse_output=False, dtype=np.float32)
-    category_steps = Pipeline([("text", CategoryText()), ("one_hot", one_hot)])
-    return ColumnTransformer([("numeric", numeric_steps, numeric), ("categorical", category_steps, categories)],
-                             sparse_threshold=0, verbose_feature_names_out=False)
+    return Pipeline([("text", CategoryText()), ("one_hot", one_hot)])
 
 
 def describe_columns(transformer):

@@ -150,9 +150,8 @@ def load_dataset(name, path=None, task="classification", **options):
     task : {'classification', 'regression'}, default 'classification'
         A regression reads numeric targets and splits without stratifying.
     **options :
-        The fields of :class:`search.data.split.SplitOptions`: ``validation_fraction``,
-        ``validation_size``, ``subset``, ``test_subset``, ``scaling``, ``random_state``;
-        for the table dataset also ``target``, ``features``, ``drop`` and ``categorical``.
+        The fields of :class:`search.data.split.SplitOptions` (``validation_fraction``, ``validation_size``,
+        ``subset``, ``test_subset``, ``scaling``, ``random_state``); a table's ``target``, ``features``, ...
 
     Returns
     -------
@@ -161,8 +160,7 @@ def load_dataset(name, path=None, task="classification", **options):
     Raises
     ------
     DataError
-        For bad options, NaN or inf features, fewer than two classes, or
-        test or validation labels the training rows do not have.
+        For bad options, NaN or inf features, fewer than two classes, or labels only test or validation rows have.
     """
     columns = {key: options.pop(key) for key in TABLE_OPTIONS if key in options}
     options = SplitOptions.of(options)
