@@ -8,7 +8,9 @@ What lives where:
   Fashion-MNIST, CIFAR-10), where each is looked for, and the OpenML cache fallback.
 - :mod:`.formats`: readers of .npz, IDX and CIFAR-10 batch files, and
   ``USER_FORMATS``, the reader of a user's own file by dataset name.
-- :mod:`.csvfile`: the csv reader.
+- :mod:`.csvfile`: the csv reader (pandas).
+- :mod:`.table`: the table dataset's reader (csv, tsv, Parquet) and its named columns.
+- :mod:`.columns`: a table's preprocessing by column kind (``table_preprocessing``) and its MLflow types.
 - :mod:`.split`: ``load_dataset``'s options (``SplitOptions``), subsets, the validation split, scaling.
 - :mod:`.checks`: ``DataError`` and what read arrays must be.
 - :mod:`.preprocessing`: the fitted scaling steps that the registered model keeps.
@@ -17,9 +19,10 @@ This package knows nothing of studies: a task reaches it as a plain string.
 """
 
 from .checks import DataError
+from .columns import table_preprocessing
 from .dataset import (DATASETS, REGRESSION_DATASETS, TASK_NAMES, USER_DATASETS, Dataset, default_task,
                       fixed_task, load_arrays, load_dataset)
 from .split import SCALINGS
 
 __all__ = ["DATASETS", "REGRESSION_DATASETS", "SCALINGS", "TASK_NAMES", "USER_DATASETS", "DataError",
-           "Dataset", "default_task", "fixed_task", "load_arrays", "load_dataset"]
+           "Dataset", "default_task", "fixed_task", "load_arrays", "load_dataset", "table_preprocessing"]

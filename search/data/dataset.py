@@ -10,12 +10,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from .bundled import BUNDLED
 from .checks import DataError, check_classes, check_finite, check_shapes
+from .columns import table_preprocessing
 from .formats import USER_FORMATS, load_user_file
 from .preprocessing import make_preprocessing
 from .split import SplitOptions, Splitter, scale
+from .table import TABLE_OPTIONS
 
 DATASETS = (*BUNDLED, *USER_FORMATS)
 # The tasks a dataset may be read for; search.study.task.TASKS has a Task for each.
@@ -23,6 +27,7 @@ TASK_NAMES = ("classification", "regression")
 # Datasets whose target is a number; every other dataset is a classification by default.
 REGRESSION_DATASETS = tuple(name for name, dataset in BUNDLED.items() if dataset.task == "regression")
 USER_DATASETS = tuple(USER_FORMATS)  # a user's own file, either task
+TABLE_STEP = "columns"  # the table preprocessing's step in the champion's Pipeline
 
 
 def default_task(dataset_name):
@@ -51,9 +56,10 @@ class Dataset:
     image_shape : tuple of int or None
         Shape of one image before flattening, e.g. ``(28, 28)`` or
         ``(32, 32, 3)`` (height, width, channels); None for tabular data.
-    X_val_raw, X_test_raw : ndarray of shape (n_rows, n_features), float32
+    X_val_raw, X_test_raw : ndarray of shape (n_rows, n_features), float32, or DataFrame
         The validation and test rows as read, before scaling: what a user of
-        the model has, and what figures of images show.
+        the model has, and what figures of images show; a table's are
+        DataFrames with its own columns.
     preprocessing : sklearn.pipeline.Pipeline
         The steps, fitted on the training rows, that made ``X_*`` from raw rows
         (see :mod:`search.data.preprocessing`).
@@ -84,6 +90,9 @@ class Dataset:
         """
         digest = hashlib.sha256()
         for array in (self.X_train, self.y_train, self.X_val, self.y_val, self.X_test_raw, self.y_test):
+            if isinstance(array, pd.DataFrame):  # a table's raw rows: its cells' hashes, not object pointers
+                digest.update(repr(list(array.dtypes.items())).encode())
+                array = pd.util.hash_pandas_object(array, index=False).to_numpy()
             if array is not None:
                 array = np.ascontiguousarray(array)
                 digest.update(f"{array.dtype.str}{array.shape}".encode())
@@ -91,7 +100,7 @@ class Dataset:
         return digest.hexdigest()[:16]
 
 
-def load_arrays(name, path=None, task="classification"):
+def load_arrays(name, path=None, task="classification", **columns):
     """Read a dataset's official train and test rows, unscaled.
 
     Parameters
@@ -103,12 +112,14 @@ def load_arrays(name, path=None, task="classification"):
         A file or folder to read; required for ``npz`` and ``csv``.
     task : {'classification', 'regression'}, default 'classification'
         How a user's file's target is read: labels, or numbers (float64).
+    **columns :
+        The table dataset's ``target``, ``features``, ``drop`` and ``categorical``.
 
     Returns
     -------
     X_train, y_train, X_test, y_test : ndarray
-        Features as float32 of shape (n_rows, n_features); labels as integer
-        or string arrays of shape (n_rows,).
+        Features as float32 of shape (n_rows, n_features) (a table's as
+        DataFrames); labels as integer, string or boolean arrays of shape (n_rows,).
     image_shape : tuple of int or None
         Shape of one image (height, width[, channels]); None for tabular data.
 
@@ -119,10 +130,12 @@ def load_arrays(name, path=None, task="classification"):
         place looked at), or a file is malformed.
     """
     name = _canonical_name(name)
+    if columns and name != "table":
+        raise DataError(f"{', '.join(columns)}: only the table dataset takes {'/'.join(TABLE_OPTIONS)}")
     if name in BUNDLED:
         arrays = BUNDLED[name].read(name, path)
     else:
-        arrays = load_user_file(name, path, task)
+        arrays = load_user_file(name, path, task, **columns)
     check_shapes(name, *arrays[:4])
     return arrays
 
@@ -137,8 +150,8 @@ def load_dataset(name, path=None, task="classification", **options):
     task : {'classification', 'regression'}, default 'classification'
         A regression reads numeric targets and splits without stratifying.
     **options :
-        The fields of :class:`search.data.split.SplitOptions`: ``validation_fraction``,
-        ``validation_size``, ``subset``, ``test_subset``, ``scaling``, ``random_state``.
+        The fields of :class:`search.data.split.SplitOptions` (``validation_fraction``, ``validation_size``,
+        ``subset``, ``test_subset``, ``scaling``, ``random_state``); a table's ``target``, ``features``, ...
 
     Returns
     -------
@@ -147,25 +160,33 @@ def load_dataset(name, path=None, task="classification", **options):
     Raises
     ------
     DataError
-        For bad options, NaN or inf features, fewer than two classes, or
-        test or validation labels the training rows do not have.
+        For bad options, NaN or inf features, fewer than two classes, or labels only test or validation rows have.
     """
+    columns = {key: options.pop(key) for key in TABLE_OPTIONS if key in options}
     options = SplitOptions.of(options)
     name = _canonical_name(name)
     splitter = Splitter(options.random_state, name, stratify=_check_task(name, task))
-    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task)
-    check_finite(name, path, X_train=X_train, X_test=X_test)
+    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task, **columns)
+    if not isinstance(X_train, pd.DataFrame):  # a table's missing cells are the preprocessing's to fill
+        check_finite(name, path, X_train=X_train, X_test=X_test)
     X_train, y_train = splitter.sample(X_train, y_train, options.subset)
     X_test, y_test = splitter.sample(X_test, y_test, options.test_subset)
     n_val = options.validation_count(len(y_train), name)
     X_train, y_train, X_val, y_val = splitter.validation(X_train, y_train, n_val)
     if splitter.stratify:
         check_classes(name, y_train, y_val, y_test)
-    preprocessing = make_preprocessing(options.scaling, image_shape).fit(X_train)
+    preprocessing = _preprocessing(X_train, options.scaling, image_shape, columns).fit(X_train)
     X_train_scaled, X_val_scaled, X_test_scaled = scale(preprocessing, X_train, X_val, X_test)
     return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val_scaled, y_val=y_val,
                    X_test=X_test_scaled, y_test=y_test, name=name, image_shape=image_shape,
                    X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing)
+
+
+def _preprocessing(X_train, scaling, image_shape, columns):
+    """Unfitted steps for the rows: a table's columns each by its kind, else rows flattened and scaled."""
+    if isinstance(X_train, pd.DataFrame):
+        return Pipeline([(TABLE_STEP, table_preprocessing(X_train, columns.get("categorical", ()), scaling))])
+    return make_preprocessing(scaling, image_shape)
 
 
 def _canonical_name(name):

@@ -1,8 +1,8 @@
 """Readers of dataset files: .npz, MNIST's IDX files, CIFAR-10's python batches, and a user's own file.
 
-A user's file (the ``npz`` and ``csv`` datasets) is read by the reader that
+A user's file (the ``npz``, ``csv`` and ``table`` datasets) is read by the reader that
 ``USER_FORMATS`` names; a new format is one reader here and one entry there.
-The csv reader is :mod:`search.data.csvfile`.
+The csv reader is :mod:`search.data.csvfile`, the table reader :mod:`search.data.table`.
 """
 
 import gzip
@@ -18,6 +18,7 @@ import numpy as np
 from .checks import DataError, as_labels, as_targets, feature_rows, image_rows, one_line
 from .csvfile import load_csv
 from .split import split_off_test
+from .table import load_table
 
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
 IDX_FILES = {
@@ -64,18 +65,20 @@ def image_shape_of(x):
     return tuple(int(size) for size in x.shape[1:]) if x.ndim > 2 else None
 
 
-# A user's file, by dataset name: ``reader(path, task) -> (X_train, y_train, X_test, y_test, image_shape)``.
-USER_FORMATS = {"npz": load_user_npz, "csv": load_csv}
+# A user's file, by dataset name: ``reader(path, task) -> (X_train, y_train, X_test, y_test, image_shape)``;
+# the table reader also takes the columns (``target=``, ...: :class:`search.data.table.TableColumns`).
+USER_FORMATS = {"npz": load_user_npz, "csv": load_csv, "table": load_table}
 
 
-def load_user_file(name, path, task="classification"):
-    """Read a user's own file (the npz or csv dataset) with its reader in ``USER_FORMATS``."""
+def load_user_file(name, path, task="classification", **columns):
+    """Read a user's own file (the npz, csv or table dataset) with its reader in ``USER_FORMATS``."""
     if path is None:
         raise DataError(f"the {name} dataset is a file of your own; pass path= to it")
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{name} path {str(path)!r} is not a file; pass path= to your .{name}")
-    return USER_FORMATS[name](path, task)
+        kind = ".csv, .tsv or .parquet" if name == "table" else f".{name}"
+        raise DataError(f"{name} path {str(path)!r} is not a file; pass path= to your {kind}")
+    return USER_FORMATS[name](path, task, **columns)
 
 
 # ---------------------------------------------------------------- image datasets

@@ -4,14 +4,17 @@
 split with them; the registered champion is the same fitted steps followed
 by the estimator, one ``Pipeline``, so that it predicts from rows as the
 dataset stores them (digits 0..16, uint8 pixels, a csv's columns) in any
-numeric dtype.
+numeric dtype. A table's steps are :mod:`search.data.columns`'.
 """
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
+
+from .columns import describe_columns
 
 ESTIMATOR_STEP = "mlp"
 
@@ -147,6 +150,8 @@ def describe(preprocessing):
             shape = step.row_shape
             parts.append(f"{'x'.join(map(str, shape))} images flattened to float32 rows" if shape
                          else "float32 rows")
+        elif isinstance(step, ColumnTransformer):
+            parts.append(describe_columns(step))
         elif step != "passthrough":
             parts.append(type(step).__name__)
     return " -> ".join(parts)

@@ -127,7 +127,7 @@ class Splitter:
     def validation(self, X, y, n_val):
         """Training and validation rows; an empty validation set when ``n_val`` is 0."""
         if n_val == 0:
-            return X, y, np.empty((0, X.shape[1]), dtype=np.float32), y[:0]
+            return X, y, X[:0], y[:0]
         X_train, X_val, y_train, y_val = self.hold_out(X, y, n_val)
         return X_train, y_train, X_val, y_val
 
@@ -139,8 +139,9 @@ def split_off_test(X, y, path, stratify=True):
     return X_train, y_train, X_test, y_test
 
 
-def scale(preprocessing, *splits):
-    """Every split through the fitted ``preprocessing``; all stay float32."""
-    # transform rejects zero-row arrays, and an empty validation set needs no scaling
-    return tuple(preprocessing.transform(X).astype(np.float32, copy=False) if len(X) else X
-                 for X in splits)
+def scale(preprocessing, X_train, *splits):
+    """Every split through the fitted ``preprocessing``, as float32 arrays."""
+    X_train = preprocessing.transform(X_train).astype(np.float32, copy=False)
+    # transform rejects zero rows, and an empty validation set needs no scaling
+    return (X_train, *(preprocessing.transform(X).astype(np.float32, copy=False) if len(X)
+                       else np.empty((0, X_train.shape[1]), dtype=np.float32) for X in splits))

@@ -9,24 +9,37 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
+from ..data.columns import schema_types
+
 MODEL_NAME = "model"
 
 
 def raw_example(rows):
-    """Raw rows as a user has them: integers when every value is whole (pixels, digits), else float64."""
+    """Raw rows as a user has them: a table's as its DataFrame; else integers when every value is whole
+    (pixels, digits), else float64."""
+    if isinstance(rows, pd.DataFrame):
+        return rows.reset_index(drop=True)
     rows = np.asarray(rows)
     return rows.astype(np.int64) if np.all(rows == np.round(rows)) else rows.astype(np.float64)
 
 
 def signature_of(pipeline, example):
-    """Any numeric dtype in ``example``'s number of columns in, labels out.
+    """The columns ``example`` has in, labels (or values) out.
 
-    The columns are typed 'any': MLflow's 'double' refuses int64 (a csv of
-    pixel values read by pandas) and 'long' refuses float64 (``load_digits``);
-    the pipeline's first step checks and converts what comes.
+    A table's columns by name with their types (string, double, long,
+    boolean: :func:`search.data.columns.schema_types`), each optional in
+    value, so that a null reaches the pipeline's imputation. A numeric
+    matrix's columns are typed 'any': MLflow's 'double' refuses int64 (a csv
+    of pixel values read by pandas) and 'long' refuses float64
+    (``load_digits``); the pipeline's first step checks and converts what comes.
     """
-    inputs = Schema([ColSpec(AnyType()) for _ in range(example.shape[1])])
-    return ModelSignature(inputs=inputs, outputs=infer_signature(example, pipeline.predict(example)).outputs)
+    if isinstance(example, pd.DataFrame):
+        inputs = Schema([ColSpec(kind, str(name), required=True)
+                         for name, kind in schema_types(example).items()])
+    else:
+        inputs = Schema([ColSpec(AnyType()) for _ in range(example.shape[1])])
+    # the outputs' schema alone: inferring the inputs' would warn of integer columns we have typed already
+    return ModelSignature(inputs=inputs, outputs=infer_signature(pipeline.predict(example)).inputs)
 
 
 def log_model(run_id, model, example):

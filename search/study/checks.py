@@ -32,8 +32,9 @@ TOP_KEYS = {
     "repeats", "seeds", "n_trials", "timeout", "sampler", "pruner", "stages",
     "register", "artifacts", "task",
 }
+TABLE_KEYS = ("target", "features", "drop", "categorical")  # the table dataset's columns
 DATASET_KEYS = {"name", "path", "validation_fraction", "validation_size", "subset",
-                "test_subset", "scaling", "random_state"}
+                "test_subset", "scaling", "random_state", *TABLE_KEYS}
 
 
 class StudyFileError(ValueError):
@@ -174,7 +175,7 @@ class Checker:
         natural = fixed_task(dataset_name)
         if natural not in (None, name):
             self.fail("task", f"{dataset_name} is a {natural} dataset; a {name} study needs "
-                      "your own file (dataset npz or csv)")
+                      "your own file (dataset npz, csv or table)")
         return TASKS[name]
 
     def dataset(self, raw):
@@ -199,7 +200,26 @@ class Checker:
         for key in ("validation_size", "subset", "test_subset"):
             if raw.get(key) is not None:
                 self.integer(raw[key], f"dataset.{key}", minimum=1)
+        self.table_columns(raw, name)
         return dict(raw, name=name)
+
+    def table_columns(self, raw, name):
+        """The table dataset's ``target`` (a column name), ``features`` or ``drop`` and ``categorical`` (lists of
+        them); no other dataset takes them."""
+        given = [key for key in TABLE_KEYS if key in raw]
+        if name != "table":
+            if given:
+                self.fail(f"dataset.{given[0]}", f"only the table dataset takes {', '.join(TABLE_KEYS)}")
+            return
+        if not isinstance(raw.get("target"), str) or not raw["target"].strip():
+            self.fail("dataset.target", f"the table dataset needs the name of the column to predict, got "
+                      f"{raw.get('target')!r}")
+        if "features" in raw and "drop" in raw:
+            self.fail("dataset.features", "give features or drop, not both")
+        for key in ("features", "drop", "categorical"):
+            value = raw.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+                self.fail(f"dataset.{key}", f"must be a list of column names, got {value!r}")
 
     def estimator(self, raw):
         raw = dict(self.mapping(raw, "estimator"))

@@ -59,6 +59,19 @@ def npz(path, n_train_features=5, n_test_features=5, test_labels=None):
 
 
 CSV_STUDY = study(dataset={"name": "csv", "path": "data.csv", "validation_fraction": 0.2})
+
+
+def table_study(path="data.csv", **columns):
+    return study(dataset={"name": "table", "path": path, "target": "churn", **columns})
+
+
+def table_text(**changes):
+    """A table with a string column, a numeric one and a string target; ``changes``: column -> values (None
+    drops it)."""
+    rows = {"city": ["paris", "lyon", "nice"] * 20, "income": [f"{20 + i % 7}.5" for i in range(60)],
+            "churn": ["yes", "no"] * 30, **changes}
+    rows = {name: values for name, values in rows.items() if values is not None}
+    return "".join(",".join(map(str, row)) + "\n" for row in zip(*[[name, *rows[name]] for name in rows]))
 NPZ_STUDY = study(dataset={"name": "npz", "path": "data.npz"})
 
 
@@ -97,6 +110,16 @@ CASES = [
          files={"data.csv": csv_text([row[:-1] + ["1"] for row in csv_rows()])}),
     case("csv_ragged_rows", "line 10 has 3 fields, expected 5", text=CSV_STUDY, files={"data.csv": ragged_csv()}),
     case("csv_text_feature", "'abc' is not a number", text=CSV_STUDY, files={"data.csv": csv_with(3, 0, "abc")}),
+    case("table_missing_target", "target: 'churn' is not a column of data.csv", text=table_study(),
+         files={"data.csv": table_text(churn=None)}),
+    case("table_target_one_class", "target column 'churn' of data.csv has one class ('no')", text=table_study(),
+         files={"data.csv": table_text(churn=["no"] * 60)}),
+    case("table_empty_column", "column 'income' of data.csv is empty in every row", text=table_study(),
+         files={"data.csv": table_text(income=[""] * 60)}),
+    case("table_parquet_not_parquet", "cannot read data.parquet as Parquet", text=table_study("data.parquet"),
+         files={"data.parquet": table_text()}),
+    case("table_categorical_not_a_column", "categorical: 'zip' is not a column of data.csv",
+         text=table_study(categorical=["zip"]), files={"data.csv": table_text()}),
     case("npz_test_labels_not_in_train", "test labels 2 never occur in the training rows", text=NPZ_STUDY,
          files={"data.npz": lambda path: npz(path, test_labels=[0, 1, 2] * 3 + [0])}),
     case("npz_wrong_shape", "5 features but test rows have 6", text=NPZ_STUDY,

@@ -270,6 +270,15 @@ def test_csv_with_text_feature_names_the_line(tmp_path):
         load_arrays("csv", path)
 
 
+@pytest.mark.parametrize("text, expect", [
+    ("1,2,0\n\n3,4,1,9\n", "line 3 has 4 fields, expected 3 like the first row"),  # the blank line counts
+    ("1,2,0\n\n3,4\n", "line 3 has 2 fields, expected 3 like the first row"),
+])
+def test_a_ragged_csv_row_names_its_line(tmp_path, text, expect):
+    with pytest.raises(DataError, match=expect):
+        load_arrays("csv", write_csv(tmp_path / "ragged.csv", text))
+
+
 def test_user_npz_with_X_and_y_gets_a_stratified_test_split(tmp_path):
     X = np.arange(60, dtype=np.float64).reshape(30, 2)
     y = np.repeat([0, 1, 2], 10)

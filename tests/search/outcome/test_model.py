@@ -44,3 +44,23 @@ def test_string_labels_stay_strings_through_pyfunc(tmp_path):
     uri = log_model(run.info.run_id, model, raw_example(data.X_test_raw[:5]))
     predicted = mlflow.pyfunc.load_model(uri).predict(data.X_test_raw.astype(np.int64))
     assert set(predicted) <= set(names) and list(predicted) == list(model.predict(data.X_test_raw))
+
+
+def test_a_tables_signature_names_and_types_its_columns(tmp_path):
+    from tests.search.test_table import churn_frame, new_rows
+
+    frame = churn_frame(n=120)
+    frame.drop(columns="churn").assign(member=frame["member"].astype(object).where(frame.index != 3, None),
+                                       churn=frame["churn"]).to_csv(tmp_path / "churn.csv", index=False)
+    data = load_dataset("table", tmp_path / "churn.csv", target="churn")
+    model = with_estimator(data.preprocessing, MLPClassifier((8,), max_iter=5, random_state=0).fit(
+        data.X_train, data.y_train))
+
+    example = raw_example(data.X_test_raw[:5])
+    signature = signature_of(model, example)
+
+    assert isinstance(example, pd.DataFrame) and list(example.index) == [0, 1, 2, 3, 4]
+    assert [(column.name, column.type.name) for column in signature.inputs.inputs] == [
+        ("city", "string"), ("income", "double"), ("age", "long"), ("member", "boolean")]  # a null in member
+    assert signature.outputs.inputs[0].type.kind == "U"  # string labels out
+    assert set(model.predict(new_rows())) <= {"no", "yes"}

@@ -206,6 +206,16 @@ ERRORS = [
     ("bad_cyclic_bounds", "estimator: {cyclic_bounds: [1e-1, 1e-5]}\n", "estimator.cyclic_bounds"),
     ("validation_fraction_one", "dataset: {name: digits, validation_fraction: 1}\n",
      "dataset.validation_fraction"),
+    ("target_on_csv", "dataset: {name: csv, path: a.csv, target: y}\n",
+     "dataset.target: only the table dataset takes target, features, drop, categorical"),
+    ("table_without_target", "dataset: {name: table, path: a.csv}\n", "dataset.target: the table dataset needs"),
+    ("table_target_a_list", "dataset: {name: table, path: a.csv, target: [a, b]}\n", "dataset.target: "),
+    ("table_features_and_drop", "dataset: {name: table, path: a.csv, target: y, features: [a], drop: [b]}\n",
+     "dataset.features: give features or drop, not both"),
+    ("table_categorical_a_string", "dataset: {name: table, path: a.csv, target: y, categorical: zip}\n",
+     "dataset.categorical: must be a list of column names, got 'zip'"),
+    ("table_drop_numbers", "dataset: {name: table, path: a.csv, target: y, drop: [1]}\n",
+     "dataset.drop: must be a list of column names"),
     ("register_string", "register: yes please\n", "register"),
     ("register_unknown_key", "register: {stage: prod}\n", "register.stage"),
     ("timeout_negative", "timeout: -5\n", "timeout"),
@@ -253,6 +263,15 @@ def test_nothing_in_a_study_file_runs_as_code(tmp_path):
 def test_the_quick_form_of_a_bad_file_names_the_bad_key(tmp_path, text, key):
     with pytest.raises(StudyFileError, match=key):
         load_study(write(tmp_path, text), quick=True)
+
+
+def test_a_table_study_keeps_its_columns_and_may_be_either_task(tmp_path):
+    text = ("dataset: {name: table, path: a.parquet, target: churn, drop: [id], categorical: [zip]}\n"
+            "task: regression\n")
+    spec = load_study(write(tmp_path, text))
+    assert spec.task == "regression"
+    assert {key: spec.dataset[key] for key in ("target", "drop", "categorical")} == {
+        "target": "churn", "drop": ["id"], "categorical": ["zip"]}
 
 
 def test_every_task_a_study_file_may_name_is_one_the_data_layer_reads():
