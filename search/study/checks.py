@@ -30,7 +30,7 @@ DERIVED_PARAMS = {"lambda", "depth", "width"} | AUGMENT_PARAMS
 TOP_KEYS = {
     "name", "description", "dataset", "estimator", "space", "objective", "epochs",
     "repeats", "seeds", "n_trials", "timeout", "sampler", "pruner", "stages",
-    "register", "artifacts", "task",
+    "register", "artifacts", "task", "baselines",
 }
 DATASET_KEYS = {"name", "path", "validation_fraction", "validation_size", "subset",
                 "test_subset", "scaling", "random_state"}
@@ -82,6 +82,7 @@ class Checker:
             pruner=self.named_option(raw.get("pruner", "median"), "pruner", PRUNERS),
             register=self.register(raw.get("register", True), name),
             artifacts=self.mapping(raw.get("artifacts") or {}, "artifacts"),
+            baselines=self.boolean(raw.get("baselines", True), "baselines"),
             description=str(raw.get("description", "")),
         )
 
@@ -137,6 +138,11 @@ class Checker:
     def integer(self, value, key, minimum):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.fail(key, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    def boolean(self, value, key):
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, got {value!r}")
         return value
 
     def number(self, value, key):
