@@ -31,7 +31,7 @@ from ..data.preprocessing import with_estimator
 
 # Boosted trees' defaults on all of MNIST's 60000 x 784 rows (10 classes: 10 trees an iteration)
 # take far over a minute: on 2 cores shared at a load of 5 to 7 (2026-12-03), neither all the rows
-# (7 minutes) nor a stratified 20000 of them (15 minutes) finished. Fitted on at most this many.
+# (7 minutes) nor a stratified 20000 of them (15 minutes; one thread: 8) finished. At most this many.
 MAX_HGB_ROWS = 20000
 # Up to this many cells a baseline fits on one thread: in seconds anyway, and on a busy machine
 # OpenMP's spinning threads made boosted trees on 500 digits rows take 136 s instead of 8 s.
