@@ -19,6 +19,7 @@ from ..data.preprocessing import describe as describe_preprocessing
 from ..data.preprocessing import with_estimator
 from ..study.space import trial_params
 from ..tracking import names, registry
+from . import baselines
 from .model import log_model, raw_example
 
 
@@ -39,6 +40,9 @@ class Champion:
         model, when the refit diverged or ended worse) or 'unchanged'.
     lines : list of str
         What happened, for the command to print.
+    baselines : search.outcome.baselines.Comparison or None
+        The baselines scored beside it; None when the study turns them off or
+        nothing changed.
     """
 
     model: object
@@ -46,6 +50,7 @@ class Champion:
     model_uri: str
     source: str
     lines: list
+    baselines: object = None
 
 
 class Refit(NamedTuple):
@@ -87,14 +92,17 @@ def refit_and_register(run, study):
     what = ("refit best on train+validation" if refit.source == "refit" else
             f"the refit was worse: the model is trial {best.number}'s own")
     lines = [f"{what} ({refit.reason}): {run.task.score_text(scores)}"]
+    compared = baselines.compare(run, *_train_and_validation(data), scores) if spec.baselines else None
+    lines += compared.lines if compared else []
     uri = log_model(run.parent, pipeline, raw_example(data.X_test_raw[:5]))
     if spec.register:
         test_metric = run.task.test_metric
         tags.update(source=refit.source, **{test_metric: f"{scores[test_metric]:.6f}"})
-        uri, line = registry.register(run.client, spec, uri, tags, _description(run, best, refit, scores))
+        description = _description(run, best, refit, scores) + baselines.description(run.task, compared)
+        uri, line = registry.register(run.client, spec, uri, tags, description)
     else:
         line = f"model {uri} (not registered)"
-    return Champion(pipeline, scores, uri, refit.source, lines + [line])
+    return Champion(pipeline, scores, uri, refit.source, lines + [line], compared)
 
 
 def _train_and_validation(data):

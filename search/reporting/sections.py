@@ -4,7 +4,9 @@ import math
 
 import numpy as np
 
+from ..outcome.baselines import BASELINES, PREFIX as BASELINE_PREFIX
 from ..plots.style import rounded
+from ..study.task import TASKS
 from ..tracking.names import CHAMPION_SOURCE
 from ..tracking.states import COMPLETE, FAIL, PRUNED
 from .collect import final_value, numbered, test_score
@@ -137,7 +139,9 @@ def header_section(context):
     ]
     if context.optuna_summary:
         lines.append(f"- Optuna storage: {context.optuna_summary}")
-    return "\n".join(lines + setting_lines(context) + best_lines(context))
+    lines = lines + setting_lines(context) + best_lines(context)
+    baselines = baselines_table(context.parents)
+    return "\n".join(lines + (["", baselines] if baselines else []))
 
 
 def setting_lines(context):
@@ -178,3 +182,31 @@ def best_lines(context):
                      f"{fmt(champion.data.metrics[score])}, test loss "
                      f"{fmt(champion.data.metrics.get('test_loss'))}")
     return lines
+
+
+def baseline_scores(metrics):
+    """``{name: {test metric: value}}`` from a parent run's ``baseline_<name>_<test metric>`` metrics."""
+    scores = {}
+    for key, value in metrics.items():
+        if key.startswith(BASELINE_PREFIX) and "_test_" in key:
+            name, metric = key[len(BASELINE_PREFIX):].split("_test_", 1)
+            scores.setdefault(name, {})[f"test_{metric}"] = value
+    return scores
+
+
+def baselines_table(parents):
+    """The newest invocation's baselines beside its champion, a row each; None when none logged any
+    (studies run before baselines, or with ``baselines: false``)."""
+    parent = next((p for p in reversed(parents) if baseline_scores(p.data.metrics)), None)
+    if parent is None:
+        return None
+    scores = baseline_scores(parent.data.metrics)
+    known = [name for task in BASELINES.values() for name in task]
+    names = sorted(scores, key=lambda n: (known.index(n) if n in known else len(known), n))
+    words = {key: text for task in TASKS.values() for key, text in task.test_words.items()}
+    keys = [key for key in words if any(key in s for s in scores.values())]
+    rows = [[name, *[scores[name].get(key) for key in keys]] for name in names]
+    rows.append(["champion", *[parent.data.metrics.get(key) for key in keys]])
+    return ("Baselines on the test rows (run `" + parent.info.run_id + "`; the study's preprocessing, "
+            "fitted on the training + validation rows as the champion):\n\n"
+            + table(["model", *[words[key] for key in keys]], rows))

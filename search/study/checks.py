@@ -30,7 +30,7 @@ DERIVED_PARAMS = {"lambda", "depth", "width"} | AUGMENT_PARAMS
 TOP_KEYS = {
     "name", "description", "dataset", "estimator", "space", "objective", "epochs",
     "repeats", "seeds", "n_trials", "timeout", "sampler", "pruner", "stages",
-    "register", "artifacts", "task",
+    "register", "artifacts", "task", "baselines",
 }
 TABLE_KEYS = ("target", "features", "drop", "categorical")  # the table dataset's columns
 DATASET_KEYS = {"name", "path", "validation_fraction", "validation_size", "subset",
@@ -83,6 +83,7 @@ class Checker:
             pruner=self.named_option(raw.get("pruner", "median"), "pruner", PRUNERS),
             register=self.register(raw.get("register", True), name),
             artifacts=self.mapping(raw.get("artifacts") or {}, "artifacts"),
+            baselines=self.boolean(raw.get("baselines", True), "baselines"),
             description=str(raw.get("description", "")),
         )
 
@@ -138,6 +139,11 @@ class Checker:
     def integer(self, value, key, minimum):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.fail(key, f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    def boolean(self, value, key):
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, got {value!r}")
         return value
 
     def number(self, value, key):

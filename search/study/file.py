@@ -36,6 +36,7 @@ class StudySpec:
     pruner: dict = field(default_factory=lambda: {"name": "median"})
     register: dict | None = None
     artifacts: dict = field(default_factory=dict)
+    baselines: bool = True  # fit and score search.outcome.baselines beside the champion
     description: str = ""
     text: str = ""  # the file as written, kept with the study for workers
 

@@ -133,6 +133,18 @@ def test_the_registered_version_says_what_it_is(champion):
 
 
 @pytest.mark.slow
+def test_the_baselines_are_printed_and_logged_beside_the_champion(champion):
+    metrics = champion.client.get_run(champion.parent.info.run_id).data.metrics
+    scores = [f"{name} {metrics[f'baseline_{name}_test_accuracy']:.4f}"
+              for name in ("dummy", "linear", "hist_gradient_boosting")]
+    line = (f"baselines on the test rows: {', '.join(scores)} (test accuracy); "
+            f"champion {metrics['test_accuracy']:.4f}")
+    assert line in champion.output.splitlines()
+    assert ("the champion loses to the linear baseline" in champion.output) == (
+        metrics["test_accuracy"] < metrics["baseline_linear_test_accuracy"])
+
+
+@pytest.mark.slow
 def test_running_a_finished_study_again_registers_nothing_new(champion, capsys):
     before = champion.client.search_model_versions("name = 'digits-mlp'")
     output = run_study(champion.path, champion.stores, capsys)

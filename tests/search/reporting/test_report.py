@@ -150,3 +150,15 @@ def test_the_command_writes_where_asked_and_rejects_an_unknown_study(reported, t
     assert not (tmp_path / "x").exists()
     assert cli.main(["report", str(tmp_path / "missing.yaml"), "--tracking-uri", tracking]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.mark.slow
+def test_the_header_shows_the_newest_invocations_baselines_beside_its_champion(reported):
+    header = reported.text.split("## Trials", 1)[0]
+    newest = reported.parents[-1]
+    assert f"Baselines on the test rows (run `{newest.info.run_id}`; " in header
+    rows = {line.split(" | ")[0].strip("| "): line for line in header.splitlines() if line.startswith("| ")}
+    assert list(rows) == ["model", "dummy", "linear", "hist_gradient_boosting", "champion"]
+    linear = newest.data.metrics["baseline_linear_test_accuracy"]
+    assert rows["linear"].startswith(f"| linear | {fmt(linear)} | ")
+    assert rows["champion"].startswith(f"| champion | {fmt(newest.data.metrics['test_accuracy'])} | ")

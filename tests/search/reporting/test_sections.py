@@ -4,7 +4,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from search.reporting.collect import ReportContext, Trial
-from search.reporting.sections import (cell, fmt, gradient_section, header_section, prelu_section, seeds_section,
+from search.reporting.sections import (baselines_table, cell, fmt, gradient_section, header_section, prelu_section, seeds_section,
                                        trials_section)
 from search.tracking.states import COMPLETE, FAIL
 
@@ -70,3 +70,22 @@ def test_the_header_describes_the_runs_the_settings_and_the_best_trial():
         "- data: digits, 240 training, ? validation, ? test rows",
         "- epochs 3; objective val_accuracy (maximize)", "- fixed: solver=sgd", "- searched: slope {-0.5, 0.25}",
         "- best trial: 0 (slope=0.25), val_accuracy 0.9000, test accuracy 0.8000, test loss -"]
+
+
+def parent_run(run_id, metrics):
+    return SimpleNamespace(info=SimpleNamespace(run_id=run_id, experiment_id="5", status="FINISHED"),
+                           data=SimpleNamespace(params={}, metrics=metrics, tags={}))
+
+
+def test_the_baselines_table_is_the_newest_invocations_beside_its_champion():
+    older = parent_run("p1", {"baseline_linear_test_r2": 0.1})
+    newer = parent_run("p2", {"baseline_hist_gradient_boosting_test_r2": 0.19, "baseline_linear_test_r2": 0.358,
+                              "baseline_dummy_test_r2": -0.0001, "baseline_linear_test_mse": 3000.0,
+                              "test_r2": 0.32, "test_mse": 3377.0, "best_val_r2": 0.61})
+    text = baselines_table([older, newer, parent_run("p3", {"test_r2": 0.5})])
+    assert text.splitlines()[0].startswith("Baselines on the test rows (run `p2`; ")
+    assert text.splitlines()[2:] == [
+        "| model | test R^2 | test MSE |", "|---|---|---|", "| dummy | -1.000e-04 | - |",
+        "| linear | 0.3580 | 3000.000 |", "| hist_gradient_boosting | 0.1900 | - |",
+        "| champion | 0.3200 | 3377.000 |"]
+    assert baselines_table([parent_run("p4", {"test_accuracy": 0.9})]) is None  # run before baselines

@@ -67,6 +67,12 @@ def test_minimal_file_gets_the_defaults(tmp_path):
     assert (spec.epochs, spec.repeats, spec.seeds, spec.timeout) == (20, 1, [0], None)
     assert spec.register == {"name": "mini", "alias": "champion"}
     assert spec.space.dimensions == {"activation": Categorical(["relu", "tanh"])}
+    assert spec.baselines is True
+
+
+def test_baselines_can_be_turned_off_and_stay_on_in_the_quick_form(tmp_path):
+    assert load_study(write(tmp_path, "baselines: false\n")).baselines is False
+    assert load_study(write(tmp_path, "n_trials: 3\n"), quick=True).baselines is True
 
 
 def test_val_loss_is_minimized_by_default(tmp_path):
@@ -217,6 +223,7 @@ ERRORS = [
     ("table_drop_numbers", "dataset: {name: table, path: a.csv, target: y, drop: [1]}\n",
      "dataset.drop: must be a list of column names"),
     ("register_string", "register: yes please\n", "register"),
+    ("baselines_not_a_bool", "baselines: 'no'\n", "baselines: must be true or false, got 'no'"),
     ("register_unknown_key", "register: {stage: prod}\n", "register.stage"),
     ("timeout_negative", "timeout: -5\n", "timeout"),
     ("objective_unknown_metric", "objective: f1\n", "objective.metric"),
