@@ -31,8 +31,12 @@ from ..data.preprocessing import with_estimator
 
 # Boosted trees' defaults on all of MNIST's 60000 x 784 rows (10 classes: 10 trees an iteration)
 # take far over a minute: on 2 cores shared at a load of 5 to 7 (2026-12-03), neither all the rows
-# (7 minutes) nor a stratified 20000 of them (15 minutes; one thread: 8) finished. At most this many.
-MAX_HGB_ROWS = 20000
+# (7 minutes) nor a stratified 20000 of them (15 minutes; one thread: 8) finished, and 5000 rows had
+# not finished in 4 minutes beside a CPU stress test. At most this many, until a quiet machine
+# measures where the cost stays under a minute.
+MAX_HGB_ROWS = 5000
+# lbfgs's logistic regression on MNIST-sized rows: a bound on its rows for the same reason.
+MAX_LINEAR_ROWS = 20000
 # Up to this many cells a baseline fits on one thread: in seconds anyway, and on a busy machine
 # OpenMP's spinning threads made boosted trees on 500 digits rows take 136 s instead of 8 s.
 ONE_THREAD_CELLS = 1_000_000
@@ -62,7 +66,7 @@ class Baseline:
 BASELINES = {
     "classification": {
         "dummy": Baseline(partial(DummyClassifier, strategy="prior")),
-        LINEAR: Baseline(partial(LogisticRegression, max_iter=1000)),
+        LINEAR: Baseline(partial(LogisticRegression, max_iter=1000), MAX_LINEAR_ROWS),
         "hist_gradient_boosting": Baseline(HistGradientBoostingClassifier, MAX_HGB_ROWS),
     },
     "regression": {
