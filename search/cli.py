@@ -69,11 +69,13 @@ def parser():
 
     worker = commands.add_parser("worker", help="join an existing study, from any machine")
     worker.add_argument("--study", required=True, help="the study's name")
-    worker.add_argument("--n-trials", type=limit(int), help="run at most this many trials (default, or 0: "
-                        "as long as the study has trials queued)")
+    worker.add_argument("--n-trials", type=limit(int), help="run at most this many trials, queued by this worker "
+                        "when none is queued, within the study's budget (default, or 0: until the budget is met)")
     worker.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds "
                         "(default, or 0: no limit)")
     worker.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    # A worker that 'run --workers' starts takes only the trials run queued: it queues none of its own.
+    worker.add_argument("--queued-only", action="store_true", help=argparse.SUPPRESS)
     add_servers(worker)
 
     summary = commands.add_parser("report", help="write a Markdown report of a study from its MLflow runs")
@@ -116,7 +118,9 @@ def main(argv=None):
         elif args.command == "run":
             service.run(load_study(args.study, quick=args.quick), options(args))
         else:
-            service.join(args.study, options(args))
+            _, why = service.join(args.study, options(args), queue=not args.queued_only)
+            if why:
+                print(why, flush=True)
     except USAGE_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

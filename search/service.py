@@ -54,36 +54,75 @@ def work(run, study, n_trials=None, timeout=None, worker_index=0):
 
     Returns the number of trials this worker ran.
     """
-    spec, plan = run.spec, run.plan
-    objective = Objective(run, worker=worker_id())
-    progress = Progress(plan.total, spec.metric)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    ran, samplers = 0, {}
+    return serve(run, study, Options(n_trials=n_trials, timeout=timeout, worker_index=worker_index))[0]
+
+
+def serve(run, study, options, share=None):
+    """:func:`work`, for the limits in ``options``; with a :class:`search.stores.budget.Share`, the worker
+    queues a trial of the budget whenever it has none queued.
+
+    Returns ``(ran, idle)``: the trials this worker ran, and whether it stopped for want of a trial (not
+    for its ``n_trials`` or ``timeout``).
+    """
+    loop = _Loop(run, study, options.worker_index)
+    deadline = None if options.timeout is None else time.monotonic() + options.timeout
+    ran, idle = 0, False
     with sigterm_as_interrupt():
-        while (n_trials is None or ran < n_trials) and not (deadline and time.monotonic() > deadline):
+        while (options.n_trials is None or ran < options.n_trials) and \
+                not (deadline and time.monotonic() > deadline):
             recovery.fail_stale(study)  # a dead trial is queued again, so found below
-            stage = plan.next_stage(study)
-            if stage is None:
+            if share is not None and not share.ready(study):
+                idle = True
                 break
-            # One sampler per stage, kept: a new seeded sampler per trial would repeat its first point.
-            if stage not in samplers:
-                samplers[stage] = make_sampler(spec, stage, worker_index,
-                                               len(study.get_trials(deepcopy=False)))
-            study.sampler = samplers[stage]
-            try:
-                study.optimize(objective, n_trials=1, catch=(DivergenceError,),
-                               callbacks=[progress.trial_finished])
-            except budget.BudgetSpent:
+            if loop.one_trial():
+                ran += 1
+                if share is not None:
+                    share.took()
+            elif share is None:
+                idle = True
                 break  # another worker took the last queued trial
-            except KeyboardInterrupt as error:
-                raise recovery.interrupted(study, objective.trial_number, error) from None
-            ran += 1
     FIGURES.wait()
-    return ran
+    return ran, idle
 
 
-def join(study_name, options=None):
-    """``python -m search worker``: join a study that ``run`` created, from any machine."""
+class _Loop:
+    """One worker's objective, progress lines and samplers, kept from trial to trial."""
+
+    def __init__(self, run, study, worker_index):
+        self.run, self.study, self.worker_index = run, study, worker_index
+        self.objective = Objective(run, worker=worker_id())
+        self.progress = Progress(run.plan.total, run.spec.metric)
+        self.samplers = {}
+
+    def one_trial(self):
+        """Take a queued trial and run it; False when none was queued."""
+        study, spec = self.study, self.run.spec
+        stage = self.run.plan.next_stage(study)
+        if stage is None:
+            return False
+        # One sampler per stage, kept: a new seeded sampler per trial would repeat its first point.
+        if stage not in self.samplers:
+            self.samplers[stage] = make_sampler(spec, stage, self.worker_index,
+                                                len(study.get_trials(deepcopy=False)))
+        study.sampler = self.samplers[stage]
+        try:
+            study.optimize(self.objective, n_trials=1, catch=(DivergenceError,),
+                           callbacks=[self.progress.trial_finished])
+        except budget.BudgetSpent:
+            return False  # another worker took it
+        except KeyboardInterrupt as error:
+            raise recovery.interrupted(study, self.objective.trial_number, error) from None
+        return True
+
+
+def join(study_name, options=None, queue=True):
+    """``python -m search worker``: join a study that ``run`` created, from any machine.
+
+    With ``queue``, the worker queues its share of the budget (at most its ``n_trials``, never past
+    the budget) whenever it finds no trial queued; without (the workers ``run --workers`` starts), it takes
+    only the trials queued for it. Returns ``(ran, why)``: the trials it ran, and, when it stopped for want
+    of a trial, the line that says why (None otherwise).
+    """
     options = options or Options()
     tracking_uri = tracking.resolve_uri(options.tracking_uri)
     storage_url = options.storage_url or beside_tracking(tracking_uri)  # as run's default
@@ -91,7 +130,12 @@ def join(study_name, options=None):
     study = open_study(spec, storage_url, tracking_uri)
     run = StudyRun(spec, load_data(spec), tracking.connect(tracking_uri), tracking_uri, storage_url,
                    study.user_attrs[names.EXPERIMENT_ID], study.user_attrs[names.PARENT_RUN_ID])
-    return work(run, study, options.n_trials, options.timeout, options.worker_index)
+    ran, idle = serve(run, study, options, budget.Share(run.plan.total) if queue else None)
+    if not idle or (ran and not queue):  # a worker of 'run' that ran trials ends as the queue empties
+        return ran, None
+    done = f"ran {ran} trial{'s' * (ran != 1)}" if ran else "nothing to do"
+    return ran, f"worker: study {study_name}: {done}: " \
+                f"{budget.idle_reason(study.get_trials(deepcopy=False), run.plan.total)}"
 
 
 def study_file_of(study_name, storage_url):

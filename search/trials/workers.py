@@ -50,7 +50,7 @@ def start_workers(run, workers, timeout):
     processes = []
     for index in range(workers):
         command = [sys.executable, "-m", "search", "worker", "--study", run.spec.name,
-                   "--worker-index", str(index)]
+                   "--worker-index", str(index), "--queued-only"]  # run queued their trials
         if timeout is not None:
             command += ["--timeout", str(timeout)]
         processes.append(subprocess.Popen(command, env=env))
