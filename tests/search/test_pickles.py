@@ -23,7 +23,9 @@ def test_a_champion_pickled_before_the_move_loads_and_predicts_as_it_did(kind):
     if kind == "classifier":
         np.testing.assert_array_equal(predicted, expected["predicted"])
     else:
-        np.testing.assert_allclose(predicted, expected["predicted"], rtol=1e-6)
+        # float32 products: another BLAS kernel (the machine kinds differ) sums in another order,
+        # which moves the last bits (7e-8 seen on an EPYC), so the bound is absolute, at float32's scale.
+        np.testing.assert_allclose(predicted, expected["predicted"], rtol=1e-5, atol=1e-6)
 
 
 def test_the_old_pickle_names_are_the_classes_of_today():
