@@ -69,6 +69,9 @@ class Dataset:
     folds : tuple of (ndarray, ndarray)
         With ``validation: {folds: K}``, each fold's training and validation row
         indices into ``X_train`` (``X_val`` is then empty); else empty.
+    X_train_raw : ndarray or DataFrame or None
+        With folds, the training rows as read: a fold's raw validation rows, for
+        its figures of images; else None.
     """
 
     X_train: np.ndarray = field(repr=False)
@@ -83,6 +86,7 @@ class Dataset:
     X_test_raw: np.ndarray = field(default=None, repr=False)
     preprocessing: object = field(default=None, repr=False)
     folds: tuple = field(default=(), repr=False)
+    X_train_raw: np.ndarray = field(default=None, repr=False)
 
     @property
     def classes(self):
@@ -98,8 +102,10 @@ class Dataset:
         less memory and no refitting per trial.
         """
         train, val = self.folds[index]
+        raw = self.X_train_raw
+        raw = raw.iloc[val] if isinstance(raw, pd.DataFrame) else None if raw is None else raw[val]
         return replace(self, X_train=self.X_train[train], y_train=self.y_train[train], X_val=self.X_train[val],
-                       y_val=self.y_train[val], X_val_raw=None, folds=())
+                       y_val=self.y_train[val], X_val_raw=raw, folds=(), X_train_raw=None)
 
     @cached_property
     def fingerprint(self):
@@ -190,24 +196,25 @@ def load_dataset(name, path=None, task="classification", **options):
     X_train, y_train, X_val, y_val, X_test, y_test, image_shape = _read(name, path, task, held, columns)
     X_train, y_train = splitter.sample(X_train, y_train, options.subset)
     X_test, y_test = splitter.sample(X_test, y_test, options.test_subset)
-    X_train, y_train, X_val, y_val = _validation(splitter, options, held, (X_train, y_train), (X_val, y_val))
+    X_train, y_train, X_val, y_val, folds = _validation(splitter, options, held, (X_train, y_train), (X_val, y_val))
     if splitter.stratify:
         check_classes(name, y_train, y_val, y_test)
-    folds = splitter.folds(y_train, held.folds) if held.folds else ()
     preprocessing = _preprocessing(X_train, options.scaling, image_shape, columns).fit(X_train)
     X_train_scaled, X_val_scaled, X_test_scaled = scale(preprocessing, X_train, X_val, X_test)
     return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val_scaled, y_val=y_val,
                    X_test=X_test_scaled, y_test=y_test, name=name, image_shape=image_shape,
-                   X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing, folds=folds)
+                   X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing, folds=folds,
+                   X_train_raw=X_train if folds else None)
 
 
 def _validation(splitter, options, held, train, val):
-    """The training and validation rows: ``val`` as read, else held out of ``train`` at random (none for folds)."""
+    """The training and validation rows, and the folds: ``val`` as read, else held out of ``train`` at random,
+    else (``validation: {folds: K}``) no validation rows and K folds of the training rows."""
     (X_train, y_train), (X_val, y_val) = train, val
     if X_val is None:
         n_val = 0 if held.folds else options.validation_count(len(y_train), splitter.what)
         X_train, y_train, X_val, y_val = splitter.validation(X_train, y_train, n_val)
-    return X_train, y_train, X_val, y_val
+    return X_train, y_train, X_val, y_val, splitter.folds(y_train, held.folds) if held.folds else ()
 
 
 def _read(name, path, task, held, columns):

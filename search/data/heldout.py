@@ -78,7 +78,7 @@ class HeldOut:
                 raise DataError(f"{key}: {error}") from None
         shares = [share for share in VALIDATION_SHARES if share in given]
         if checked.get("validation") is not None and shares:
-            raise DataError(f"give validation or {shares[0]}, not both")
+            raise DataError(f"validation: give validation or {shares[0]}, not both")
         return cls(**checked)
 
     @property
