@@ -20,19 +20,21 @@ from ..study.space import trial_params
 class PruningReporter:
     """Estimator callback: reports each epoch's objective metric to the trial, and prunes.
 
-    ``offset`` is added to the epoch: with K folds, fold k's epochs are steps ``k * max_iter + epoch``.
-    A step is then one epoch of one fold, the same rows for every trial, so the pruner compares like with
-    like, from the first fold's first epochs on, as without folds.
+    With K folds (``fold`` given), fold k's epochs are steps ``k * max_iter + epoch``: a step is one epoch
+    of one fold, the same rows for every trial, so the pruner compares like with like, from the first
+    fold's first epochs on, as without folds.
     """
 
-    def __init__(self, trial, metric, report=True, offset=0):
-        self.trial, self.metric, self.report, self.offset = trial, metric, report, offset
+    def __init__(self, trial, metric, report=True, fold=None):
+        self.trial, self.metric, self.report, self.fold = trial, metric, report, fold
 
     def __call__(self, estimator, record):
         if self.report:
-            self.trial.report(record[self.metric], step=self.offset + record["epoch"])
+            step = (self.fold or 0) * estimator.max_iter + record["epoch"]
+            self.trial.report(record[self.metric], step=step)
             if self.trial.should_prune():
-                raise optuna.TrialPruned(f"pruned at epoch {record['epoch']}: "
+                where = "" if self.fold is None else f" of fold {self.fold}"
+                raise optuna.TrialPruned(f"pruned at epoch {record['epoch']}{where}: "
                                          f"{self.metric}={record[self.metric]:.4f}")
         return False
 
@@ -128,7 +130,7 @@ class Objective:
 
     def fit(self, trial, params, seed, fold, report):
         data = self.view(fold)  # a fold's rows are copied for its fit only: no K copies kept
-        reporter = PruningReporter(trial, self.spec.metric, report, offset=fold * params["max_iter"])
+        reporter = PruningReporter(trial, self.spec.metric, report, fold if self.data.folds else None)
         model = self.run.task.estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
         self._current = model
         with warnings.catch_warnings(), CORE_SHARING:
