@@ -6,9 +6,9 @@ and checks the result.
 """
 
 import hashlib
-from pathlib import Path
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -96,10 +96,9 @@ class Dataset:
     def fold(self, index):
         """Fold ``index`` as a dataset of its own: its training rows and its validation rows, both scaled.
 
-        The folds share the preprocessing fitted on every training row, as the champion's refit does:
-        a fold's validation rows take part in the scaling statistics (never in the labels), the same way for
-        every trial, so the folds rank trials as they would with a preprocessing of their own, at K times
-        less memory and no refitting per trial.
+        The folds share the preprocessing fitted on every training row, as the champion's refit does: a
+        fold's validation rows take part in its scaling statistics and categories (never in the labels), the
+        same for every trial; in exchange no scaled copy per fold is kept and nothing is refitted per trial.
         """
         train, val = self.folds[index]
         raw = self.X_train_raw
@@ -221,7 +220,7 @@ def _read(name, path, task, held, columns):
     """Every split as read: ``X_train, y_train, X_val, y_val, X_test, y_test, image_shape``.
 
     ``X_val`` and ``y_val`` are None unless the data names its own validation rows (a file, a column, an npz's
-    ``x_val``): then ``load_dataset`` holds them out of the training rows.
+    ``x_val``); when None, ``load_dataset`` holds validation rows out of the training rows, or makes folds.
     """
     if name == "table" and held.reads_table:
         if path is None or not Path(path).is_file():

@@ -24,7 +24,7 @@ from .table import TableColumns, read_table, table_rows
 FORMS = {"validation": ("path", "column", "folds"), "test": ("path", "column", "fraction")}
 SPLIT_WORDS = ("train", "validation", "test")
 TRUTH = {"true": True, "false": False, "1": True, "0": False}
-VALIDATION_SHARES = ("validation_fraction", "validation_size")  # the validation split held held out at random
+VALIDATION_SHARES = ("validation_fraction", "validation_size")  # a validation split at random
 
 
 def check_form(key, value, dataset):
@@ -122,6 +122,9 @@ def load_table_held_out(path, task, held, columns):
         raise DataError(f"a row of {path} is marked both validation and test; mark each row once")
     chosen = {key: (X[mask].reset_index(drop=True), y[mask]) for key, mask in sets.items()}
     rest = ~np.any(list(sets.values()), axis=0) if sets else np.ones(len(y), dtype=bool)
+    for key, mask in {**sets, "train": rest}.items():
+        if not mask.any():
+            raise DataError(f"no row of {path} with a target is marked {key}; mark some, or split at random")
     X, y = X[rest].reset_index(drop=True), y[rest]
     for key in FORMS:
         if held.setting(key, "path") is not None:
@@ -131,8 +134,6 @@ def load_table_held_out(path, task, held, columns):
         fraction = held.setting("test", "fraction") or USER_TEST_FRACTION
         X, y, X_test, y_test = split_off_test(X, y, path, task == "classification", fraction)
         chosen["test"] = X_test, y_test
-    if not len(y):
-        raise DataError(f"{path} has no training rows left once the validation and test rows are taken out")
     return (X, y, *chosen.get("validation", (None, None)), *chosen["test"])
 
 

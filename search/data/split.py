@@ -1,8 +1,9 @@
-"""How ``load_dataset`` cuts the rows: its options, subsets, the validation split and scaling.
+"""How ``load_dataset`` cuts the rows: its options, subsets, the validation split, the folds and scaling.
 
 Every split is scikit-learn's ``train_test_split`` with a fixed random state,
-stratified for a classification whenever every class allows it, so the same
-options give the same rows on every machine.
+stratified for a classification whenever every class allows it, and folds are
+its ``StratifiedKFold`` (``KFold`` for a regression), shuffled with that state,
+so the same options give the same rows on every machine.
 """
 
 import math

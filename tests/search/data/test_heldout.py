@@ -110,6 +110,12 @@ def test_a_row_marked_twice_and_a_column_that_is_not_there_are_refused(tmp_path)
         table(tmp_path, validation={"column": "split"})
 
 
+@pytest.mark.parametrize("marks, expect", [([False] * 100, "is marked validation"), ([True] * 100, "is marked train")])
+def test_a_marking_column_must_leave_rows_in_each_set(tmp_path, marks, expect):
+    with pytest.raises(DataError, match=f"no row of .*train.csv with a target {expect}"):
+        table(tmp_path, customers(100).assign(split=marks), validation={"column": "split"})
+
+
 def test_the_test_fraction_is_the_share_held_out_for_test(tmp_path):
     data = table(tmp_path, test={"fraction": 0.3}, validation_fraction=0.25)
     assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (52, 18, 30)
