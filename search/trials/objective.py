@@ -76,7 +76,8 @@ class Objective:
         index, space = self.plan.stage_and_space(trial)
         stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
         values = space.suggest(trial)
-        params = trial_params(values, self.spec, len(self.view(0).y_train))
+        n_train = len(self.data.folds[0][0]) if self.data.folds else len(self.data.X_train)  # what each fit trains on
+        params = trial_params(values, self.spec, n_train)
         self.mark(trial, stage, space)
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
                                           trial.number, {names.STAGE: str(stage)})
