@@ -12,6 +12,8 @@ What lives where:
 - :mod:`.table`: the table dataset's reader (csv, tsv, Parquet) and its named columns.
 - :mod:`.columns`: a table's preprocessing by column kind (``table_preprocessing``) and its MLflow types.
 - :mod:`.split`: ``load_dataset``'s options (``SplitOptions``), subsets, the validation split, scaling.
+- :mod:`.heldout`: validation and test rows a study chooses itself (``validation``, ``test``): a file, a
+  column that marks rows, K folds.
 - :mod:`.checks`: ``DataError`` and what read arrays must be.
 - :mod:`.preprocessing`: the fitted scaling steps that the registered model keeps.
 

@@ -6,8 +6,9 @@ and checks the result.
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,9 @@ from sklearn.pipeline import Pipeline
 from .bundled import BUNDLED
 from .checks import DataError, check_classes, check_finite, check_shapes
 from .columns import table_preprocessing
-from .formats import USER_FORMATS, load_user_file
+from .formats import USER_FORMATS, load_user_file, npz_validation
+from .heldout import FORMS as HELD_OUT
+from .heldout import HeldOut, load_table_held_out
 from .preprocessing import make_preprocessing
 from .split import SplitOptions, Splitter, scale
 from .table import TABLE_OPTIONS
@@ -63,6 +66,12 @@ class Dataset:
     preprocessing : sklearn.pipeline.Pipeline
         The steps, fitted on the training rows, that made ``X_*`` from raw rows
         (see :mod:`search.data.preprocessing`).
+    folds : tuple of (ndarray, ndarray)
+        With ``validation: {folds: K}``, each fold's training and validation row
+        indices into ``X_train`` (``X_val`` is then empty); else empty.
+    X_train_raw : ndarray or DataFrame or None
+        With folds, the training rows as read: a fold's raw validation rows, for
+        its figures of images; else None.
     """
 
     X_train: np.ndarray = field(repr=False)
@@ -76,11 +85,26 @@ class Dataset:
     X_val_raw: np.ndarray = field(default=None, repr=False)
     X_test_raw: np.ndarray = field(default=None, repr=False)
     preprocessing: object = field(default=None, repr=False)
+    folds: tuple = field(default=(), repr=False)
+    X_train_raw: np.ndarray = field(default=None, repr=False)
 
     @property
     def classes(self):
         """Sorted unique training labels."""
         return np.unique(self.y_train)
+
+    def fold(self, index):
+        """Fold ``index`` as a dataset of its own: its training rows and its validation rows, both scaled.
+
+        The folds share the preprocessing fitted on every training row, as the champion's refit does: a
+        fold's validation rows take part in its scaling statistics and categories (never in the labels), the
+        same for every trial; in exchange no scaled copy per fold is kept and nothing is refitted per trial.
+        """
+        train, val = self.folds[index]
+        raw = self.X_train_raw
+        raw = raw.iloc[val] if isinstance(raw, pd.DataFrame) else None if raw is None else raw[val]
+        return replace(self, X_train=self.X_train[train], y_train=self.y_train[train], X_val=self.X_train[val],
+                       y_val=self.y_train[val], X_val_raw=raw, folds=(), X_train_raw=None)
 
     @cached_property
     def fingerprint(self):
@@ -151,7 +175,8 @@ def load_dataset(name, path=None, task="classification", **options):
         A regression reads numeric targets and splits without stratifying.
     **options :
         The fields of :class:`search.data.split.SplitOptions` (``validation_fraction``, ``validation_size``,
-        ``subset``, ``test_subset``, ``scaling``, ``random_state``); a table's ``target``, ``features``, ...
+        ``subset``, ``test_subset``, ``scaling``, ``random_state``); a table's ``target``, ``features``, ...;
+        ``validation`` and ``test``, the rows a study chooses itself (:mod:`search.data.heldout`).
 
     Returns
     -------
@@ -162,24 +187,56 @@ def load_dataset(name, path=None, task="classification", **options):
     DataError
         For bad options, NaN or inf features, fewer than two classes, or labels only test or validation rows have.
     """
-    columns = {key: options.pop(key) for key in TABLE_OPTIONS if key in options}
-    options = SplitOptions.of(options)
+    columns, held = ({key: options.pop(key) for key in keys if key in options} for keys in (TABLE_OPTIONS, HELD_OUT))
+    given, options = tuple(options), SplitOptions.of(options)
     name = _canonical_name(name)
+    held = HeldOut.of(held, name, given)
     splitter = Splitter(options.random_state, name, stratify=_check_task(name, task))
-    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task, **columns)
-    if not isinstance(X_train, pd.DataFrame):  # a table's missing cells are the preprocessing's to fill
-        check_finite(name, path, X_train=X_train, X_test=X_test)
+    X_train, y_train, X_val, y_val, X_test, y_test, image_shape = _read(name, path, task, held, columns)
     X_train, y_train = splitter.sample(X_train, y_train, options.subset)
     X_test, y_test = splitter.sample(X_test, y_test, options.test_subset)
-    n_val = options.validation_count(len(y_train), name)
-    X_train, y_train, X_val, y_val = splitter.validation(X_train, y_train, n_val)
+    X_train, y_train, X_val, y_val, folds = _validation(splitter, options, held, (X_train, y_train), (X_val, y_val))
     if splitter.stratify:
         check_classes(name, y_train, y_val, y_test)
     preprocessing = _preprocessing(X_train, options.scaling, image_shape, columns).fit(X_train)
     X_train_scaled, X_val_scaled, X_test_scaled = scale(preprocessing, X_train, X_val, X_test)
     return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val_scaled, y_val=y_val,
                    X_test=X_test_scaled, y_test=y_test, name=name, image_shape=image_shape,
-                   X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing)
+                   X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing, folds=folds,
+                   X_train_raw=X_train if folds else None)
+
+
+def _validation(splitter, options, held, train, val):
+    """The training and validation rows, and the folds: ``val`` as read, else held out of ``train`` at random,
+    else (``validation: {folds: K}``) no validation rows and K folds of the training rows."""
+    (X_train, y_train), (X_val, y_val) = train, val
+    if X_val is None:
+        n_val = 0 if held.folds else options.validation_count(len(y_train), splitter.what)
+        X_train, y_train, X_val, y_val = splitter.validation(X_train, y_train, n_val)
+    return X_train, y_train, X_val, y_val, splitter.folds(y_train, held.folds) if held.folds else ()
+
+
+def _read(name, path, task, held, columns):
+    """Every split as read: ``X_train, y_train, X_val, y_val, X_test, y_test, image_shape``.
+
+    ``X_val`` and ``y_val`` are None unless the data names its own validation rows (a file, a column, an npz's
+    ``x_val``); when None, ``load_dataset`` holds validation rows out of the training rows, or makes folds.
+    """
+    if name == "table" and held.reads_table:
+        if path is None or not Path(path).is_file():
+            load_user_file(name, path)  # the reader's own message for a missing file
+        return (*load_table_held_out(Path(path), task, held, columns), None)
+    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task, **columns)
+    X_val, y_val = npz_validation(Path(path), task) if name == "npz" else (None, None)
+    if X_val is not None and held.validation is not None:
+        raise DataError(f"{path} holds x_val and y_val, its own validation rows; take out validation: "
+                        f"{held.validation}, or the arrays")
+    if X_val is not None and X_val.shape[1] != X_train.shape[1]:
+        raise DataError(f"{path} train rows have {X_train.shape[1]} features but x_val rows have {X_val.shape[1]}")
+    if not isinstance(X_train, pd.DataFrame):  # a table's missing cells are the preprocessing's to fill
+        check_finite(name, path, **{key: X for key, X in (("X_train", X_train), ("X_val", X_val),
+                                                           ("X_test", X_test)) if X is not None})
+    return X_train, y_train, X_val, y_val, X_test, y_test, image_shape
 
 
 def _preprocessing(X_train, scaling, image_shape, columns):

@@ -21,6 +21,7 @@ from .split import split_off_test
 from .table import load_table
 
 SPLIT_KEYS = ("x_train", "y_train", "x_test", "y_test")
+VALIDATION_KEYS = ("x_val", "y_val")  # an npz's own validation rows, beside either form
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -58,6 +59,31 @@ def load_user_npz(path, task="classification"):
         return (*split_off_test(X, y, path, task == "classification"), image_shape_of(arrays["x"]))
     raise DataError(f"{path} has arrays {', '.join(arrays) or 'none'}; it should hold X and y, "
                     "or x_train, y_train, x_test, y_test")
+
+
+def npz_validation(path, task="classification"):
+    """An npz's own validation rows, ``x_val`` and ``y_val``, when it holds them; ``None, None`` when not.
+
+    Read on their own (``np.load`` reads one array at a time), after the file's other arrays.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = {key.lower(): key for key in npz.files}
+            arrays = {key: npz[keys[key]] for key in VALIDATION_KEYS if key in keys}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"cannot read {path} as an .npz of plain numeric or string arrays: "
+                        f"{one_line(error)}") from error
+    if len(arrays) == 1:
+        (found,), (missing,) = arrays, {*VALIDATION_KEYS} - {*arrays}
+        raise DataError(f"{path} holds {found} without {missing}; give both or neither")
+    if not arrays:
+        return None, None
+    as_y = as_targets if task == "regression" else as_labels
+    X, y = feature_rows(arrays["x_val"], f"{path}[x_val]"), as_y(arrays["y_val"], f"{path}[y_val]")
+    if len(X) != len(y) or not len(y):
+        raise DataError(f"{path} holds {len(X)} x_val rows and {len(y)} y_val values; give one value per row, "
+                        "and at least one row")
+    return X, y
 
 
 def image_shape_of(x):

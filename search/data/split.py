@@ -1,8 +1,9 @@
-"""How ``load_dataset`` cuts the rows: its options, subsets, the validation split and scaling.
+"""How ``load_dataset`` cuts the rows: its options, subsets, the validation split, the folds and scaling.
 
 Every split is scikit-learn's ``train_test_split`` with a fixed random state,
-stratified for a classification whenever every class allows it, so the same
-options give the same rows on every machine.
+stratified for a classification whenever every class allows it, and folds are
+its ``StratifiedKFold`` (``KFold`` for a regression), shuffled with that state,
+so the same options give the same rows on every machine.
 """
 
 import math
@@ -10,7 +11,7 @@ import numbers
 from dataclasses import dataclass, fields
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from .checks import DataError, one_line
 from .preprocessing import SCALERS
@@ -124,6 +125,22 @@ class Splitter:
         X_kept, _, y_kept, _ = self.hold_out(X, y, len(y) - count)
         return X_kept, y_kept
 
+    def folds(self, y, n_folds):
+        """``n_folds`` pairs of (training, validation) row indices into ``y``: stratified for classes.
+
+        Every class needs ``n_folds`` rows: one in each fold's validation rows, and the rest to train on, so
+        that no fold validates on a class its training rows lack.
+        """
+        if n_folds > len(y):
+            raise DataError(f"{self.what} has {len(y)} training rows, too few for {n_folds} folds")
+        if not self.stratify:
+            return tuple(KFold(n_folds, shuffle=True, random_state=self.random_state).split(y))
+        classes, counts = np.unique(y, return_counts=True)
+        if counts.min() < n_folds:
+            raise DataError(f"class {classes[counts.argmin()].item()!r} of {self.what} has {counts.min()} training "
+                            f"rows, fewer than the {n_folds} folds; lower folds")
+        return tuple(StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state).split(y, y))
+
     def validation(self, X, y, n_val):
         """Training and validation rows; an empty validation set when ``n_val`` is 0."""
         if n_val == 0:
@@ -132,10 +149,10 @@ class Splitter:
         return X_train, y_train, X_val, y_val
 
 
-def split_off_test(X, y, path, stratify=True):
+def split_off_test(X, y, path, stratify=True, fraction=USER_TEST_FRACTION):
     """A fixed (for classes, stratified) test split for a user's file that comes without one."""
     splitter = Splitter(random_state=0, what=str(path), stratify=stratify)
-    X_train, X_test, y_train, y_test = splitter.hold_out(X, y, math.ceil(USER_TEST_FRACTION * len(y)))
+    X_train, X_test, y_train, y_test = splitter.hold_out(X, y, math.ceil(fraction * len(y)))
     return X_train, y_train, X_test, y_test
 
 

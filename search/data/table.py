@@ -39,6 +39,11 @@ class TableColumns:
     drop: tuple = ()
     categorical: tuple = ()
 
+    @classmethod
+    def of(cls, columns):
+        """The columns from the dataset's keyword arguments (lists as tuples)."""
+        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in columns.items()})
+
     def select(self, frame, path):
         """``X, y`` of ``frame``: the feature columns and the target, each named column checked."""
         if self.target is None:
@@ -92,18 +97,30 @@ def load_table(path, task="classification", **columns):
     X_train, y_train, X_test, y_test, None
         Features as DataFrames; labels or targets as arrays.
     """
-    frame = read_table(path)
-    X, y = TableColumns(**{key: tuple(value) if isinstance(value, list) else value
-                           for key, value in columns.items()}).select(frame, path)
-    keep = y.notna().to_numpy()  # a row without a target teaches nothing
-    X, y = X[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
+    X, y, _ = table_rows(read_table(path), path, task, TableColumns.of(columns))
+    return (*split_off_test(X, y, path, task == "classification"), None)
+
+
+def table_rows(frame, path, task, columns, training=True):
+    """``X, y, kept`` of a read table: its features, its target's values and which of the frame's rows they are.
+
+    A row without a target teaches nothing and is left out. The training file's columns must have a value
+    somewhere and its target two classes; a validation or test file's (``training=False``) need not.
+    """
+    X, y = columns.select(frame, path)
+    kept = y.notna().to_numpy()
+    X, y = X[kept].reset_index(drop=True), y[kept].reset_index(drop=True)
     if not len(y):
         raise DataError(f"target column {y.name!r} of {path} is empty in every row")
     empty = [name for name in X.columns if X[name].isna().all()]
-    if empty:
+    if empty and training:
         raise DataError(f"column {empty[0]!r} of {path} is empty in every row; drop it with dataset.drop: "
                         f"[{empty[0]}]")
-    return (*split_off_test(X, target_values(y, task, path), path, task == "classification"), None)
+    y = target_values(y, task, path)
+    if training and task != "regression" and len(np.unique(y)) < 2:
+        raise DataError(f"target column {columns.target!r} of {path} has one class ({y[0].item()!r}); "
+                        "a classifier needs at least 2")
+    return X, y, kept
 
 
 def target_values(y, task, path):
@@ -120,6 +137,4 @@ def target_values(y, task, path):
         labels = as_labels(y.to_numpy(), where)
     else:
         labels = y.astype(str).to_numpy(dtype=object).astype(str)  # strings and categories, as they are
-    if len(np.unique(labels)) < 2:
-        raise DataError(f"{where} has one class ({labels[0].item()!r}); a classifier needs at least 2")
     return labels

@@ -137,7 +137,11 @@ def _guarded_refit(run, best, params):
     """
     spec, data, task = run.spec, run.data, run.task
     X, y = _train_and_validation(data)
-    own = _fit(run, params_of_trial(best, spec, len(data.X_train)), data.X_train, data.y_train)
+    # With folds (no validation rows) the trial never trained on every training row: its own model is
+    # fold 0's, trained as the trial trained it. Retraining on all the rows would give the refit itself, a
+    # comparison that can never fail; fold 0's model, scored on every row, is the guard it is without folds.
+    trained = data.fold(0) if data.folds else data
+    own = _fit(run, params_of_trial(best, spec, len(trained.X_train)), trained.X_train, trained.y_train)
     try:
         refit = _fit(run, params, X, y)
     except DivergenceError as error:
@@ -164,12 +168,14 @@ def _score_and_draw(run, refit, pipeline):
 def _description(run, best, refit, scores):
     """The registered version's description: what it is, how it scores, its data and preprocessing."""
     spec, data = run.spec, run.data
+    rows = "fold 0's" if data.folds else "the"
     model = ("refit on training + validation rows" if refit.source == "refit"
-             else "the trial's own model, trained on the training rows; the refit was worse")
+             else f"the trial's own model, trained on {rows} training rows; the refit was worse")
     return (f"Study {spec.name}, trial {best.number}, {model} ({refit.reason}). {spec.metric} {best.value:.4f} "
             f"(validation, the study's objective); {run.task.score_text(scores)}. "
             f"Data: {data.name}, {len(data.X_train)} training, "
-            f"{len(data.X_val)} validation and {len(data.y_test)} test rows (fingerprint "
+            f"{f'{len(data.folds)} folds of them for' if data.folds else len(data.X_val)} validation and "
+            f"{len(data.y_test)} test rows (fingerprint "
             f"{data.fingerprint}). Preprocessing: {describe_preprocessing(data.preprocessing)}. "
             + run.task.predicts)
 

@@ -15,7 +15,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from estimators.augment import AUGMENT_KEYS, check_augment
 
-from ..data import DATASETS, SCALINGS, default_task, fixed_task
+from ..data import DATASETS, SCALINGS, DataError, default_task, fixed_task
+from ..data.heldout import FORMS as HELD_OUT
+from ..data.heldout import HeldOut
 from .samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
 from .space import AUGMENT_PREFIX, Categorical, Range, SearchSpace
 from .stages import STAGE_KEYS, Stage, default_narrowing
@@ -34,7 +36,7 @@ TOP_KEYS = {
 }
 TABLE_KEYS = ("target", "features", "drop", "categorical")  # the table dataset's columns
 DATASET_KEYS = {"name", "path", "validation_fraction", "validation_size", "subset",
-                "test_subset", "scaling", "random_state", *TABLE_KEYS}
+                "test_subset", "scaling", "random_state", *TABLE_KEYS, *HELD_OUT}
 
 
 class StudyFileError(ValueError):
@@ -207,6 +209,10 @@ class Checker:
             if raw.get(key) is not None:
                 self.integer(raw[key], f"dataset.{key}", minimum=1)
         self.table_columns(raw, name)
+        try:  # the rows a study chooses itself: the data layer's own check, before anything runs
+            HeldOut.of({key: raw[key] for key in HELD_OUT if key in raw}, name, tuple(raw))
+        except DataError as error:
+            raise StudyFileError(f"{self.path}: dataset.{error}") from None
         return dict(raw, name=name)
 
     def table_columns(self, raw, name):

@@ -18,16 +18,23 @@ from ..study.space import trial_params
 
 
 class PruningReporter:
-    """Estimator callback: reports each epoch's objective metric to the trial, and prunes."""
+    """Estimator callback: reports each epoch's objective metric to the trial, and prunes.
 
-    def __init__(self, trial, metric, report=True):
-        self.trial, self.metric, self.report = trial, metric, report
+    With K folds (``fold`` given), fold k's epochs are steps ``k * max_iter + epoch``: a step is one epoch
+    of one fold, the same rows for every trial, so the pruner compares like with like, from the first
+    fold's first epochs on, as without folds.
+    """
+
+    def __init__(self, trial, metric, report=True, fold=None):
+        self.trial, self.metric, self.report, self.fold = trial, metric, report, fold
 
     def __call__(self, estimator, record):
         if self.report:
-            self.trial.report(record[self.metric], step=record["epoch"])
+            step = (self.fold or 0) * estimator.max_iter + record["epoch"]
+            self.trial.report(record[self.metric], step=step)
             if self.trial.should_prune():
-                raise optuna.TrialPruned(f"pruned at epoch {record['epoch']}: "
+                where = "" if self.fold is None else f" of fold {self.fold}"
+                raise optuna.TrialPruned(f"pruned at epoch {record['epoch']}{where}: "
                                          f"{self.metric}={record[self.metric]:.4f}")
         return False
 
@@ -37,7 +44,8 @@ class PruningReporter:
 
 
 class Objective:
-    """``objective(trial) -> mean of the metric over the study's repeats``.
+    """``objective(trial) -> mean of the metric over the study's repeats`` (and folds, with ``validation:
+    {folds: K}``: each repeat trains on each fold's training rows, validated on its validation rows).
 
     Parameters
     ----------
@@ -68,7 +76,8 @@ class Objective:
         index, space = self.plan.stage_and_space(trial)
         stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
         values = space.suggest(trial)
-        params = trial_params(values, self.spec, len(self.data.X_train))
+        n_train = len(self.data.folds[0][0]) if self.data.folds else len(self.data.X_train)  # what each fit trains on
+        params = trial_params(values, self.spec, n_train)
         self.mark(trial, stage, space)
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
                                           trial.number, {names.STAGE: str(stage)})
@@ -82,9 +91,10 @@ class Objective:
                                tags=tracking.tags_of(ranges))
             prunes = self.spec.pruner["name"] != "none"  # each report is a storage write
             for repeat, seed in enumerate(self.spec.seeds):
-                model = self.fit(trial, params, seed, report=prunes and repeat == 0)
-                models.append(model)
-                histories.append(model.history_)
+                for fold in range(self.n_folds):
+                    model = self.fit(trial, params, seed, fold, report=prunes and repeat == 0)
+                    models.append(model)
+                    histories.append(model.history_)
         except optuna.TrialPruned as pruned:
             # KILLED: MLflow's status for a stopped run, so a pruned trial stands out in the runs list.
             self.finish(run_id, histories + [self._partial(models)], PRUNED, status_of(PRUNED), str(pruned))
@@ -110,14 +120,23 @@ class Objective:
         if trial.user_attrs.get(names.FAIL_REASON):
             trial.set_user_attr(names.FAIL_REASON, "")  # a retried trial inherits its original's
 
-    def fit(self, trial, params, seed, report):
-        reporter = PruningReporter(trial, self.spec.metric, report)
+    @property
+    def n_folds(self):
+        """The folds each repeat trains on: K with ``validation: {folds: K}``, else 1 (the validation rows)."""
+        return len(self.data.folds) or 1
+
+    def view(self, fold):
+        """The rows fold ``fold`` trains and validates on; the dataset itself without folds."""
+        return self.data.fold(fold) if self.data.folds else self.data
+
+    def fit(self, trial, params, seed, fold, report):
+        data = self.view(fold)  # a fold's rows are copied for its fit only: no K copies kept
+        reporter = PruningReporter(trial, self.spec.metric, report, fold if self.data.folds else None)
         model = self.run.task.estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
         self._current = model
         with warnings.catch_warnings(), CORE_SHARING:
             warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs
-            return model.fit(self.data.X_train, self.data.y_train,
-                             validation_data=(self.data.X_val, self.data.y_val))
+            return model.fit(data.X_train, data.y_train, validation_data=(data.X_val, data.y_val))
 
     def _partial(self, models):
         """The history of the model that was being trained when the trial stopped."""
@@ -133,11 +152,7 @@ class Objective:
             "train_seconds": seconds,
             **self.run.task.trial_scores(models, self.data),  # reported, never used to choose
         }
-        for repeat, model in enumerate(models):
-            # Each repeat's final values, so that reports can average over seeds (seed 000's slope table).
-            final = tracking.flatten_record(model.history_[-1])
-            for key in [self.spec.metric, "train_loss", *(k for k in final if k.startswith("prelu_slope"))]:
-                summary[f"{key}_repeat{repeat}"] = float(final[key])
+        summary.update(self.finals(models))
         # Single values under names of their own at step 0: no second point on the per-epoch
         # curve of the metric, no one-dot line charts; <metric>_mean is Optuna's value.
         summary[f"{self.spec.metric}_mean"] = summary.pop(self.spec.metric)
@@ -148,6 +163,25 @@ class Objective:
             self.log_trial_plots(run_id, trial.number, models[0])
         tracking.end_run(self.client, run_id, status_of(COMPLETE))
         return value
+
+    def finals(self, models):
+        """Each repeat's final values (over its folds, if any), and with folds each fold's objective (over the
+        repeats): ``<metric>_repeat<r>``, ``train_loss_repeat<r>``, ``prelu_slope_layer<i>_repeat<r>`` and
+        ``<metric>_fold<k>``.
+
+        The repeats' let reports average over seeds (seed 000's slope table); the folds' show how much the
+        objective, their mean, varies with the rows it validates on. ``models`` are repeat by repeat, fold by fold.
+        """
+        finals = [tracking.flatten_record(model.history_[-1]) for model in models]
+        grid = [finals[start:start + self.n_folds] for start in range(0, len(finals), self.n_folds)]
+        summary = {}
+        for repeat, folds in enumerate(grid):
+            for key in [self.spec.metric, "train_loss", *(k for k in folds[0] if k.startswith("prelu_slope"))]:
+                summary[f"{key}_repeat{repeat}"] = float(np.mean([final[key] for final in folds]))
+        for fold in range(self.n_folds if self.data.folds else 0):
+            summary[f"{self.spec.metric}_fold{fold}"] = float(np.mean([folds[fold][self.spec.metric]
+                                                                       for folds in grid]))
+        return summary
 
     def finish(self, run_id, histories, state, status, reason):
         """Log what a stopped trial had measured, with its state and reason, and end its run."""
@@ -161,6 +195,7 @@ class Objective:
 
     def log_trial_plots(self, run_id, number, model):
         """Draw and upload the trial's figures in the background (see :class:`search.trials.background.FigureWriter`)."""
-        payload = self.run.task.trial_payload(model, self.data, f"trial {number}",
+        # With folds, the figures are fold 0's, as the per-epoch curves are: its model on its validation rows.
+        payload = self.run.task.trial_payload(model, self.view(0), f"trial {number}",
                                               images=self.spec.artifacts.get("images", True))
         FIGURES.submit(self.client.tracking_uri, run_id, payload)

@@ -39,3 +39,15 @@ def test_a_splitter_repeats_its_split_and_falls_back_when_a_class_is_too_small()
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert [len(part) for part in first] == [15, 15, 5, 5]
     assert Splitter(3, "d").sample(X, y, None)[0] is X  # no count: every row
+
+
+def test_folds_are_stratified_for_classes_plain_for_numbers_and_need_enough_rows():
+    y = np.array([0] * 12 + [1] * 6)
+    folds = Splitter(0, "d").folds(y, 3)
+    assert [np.bincount(y[val]).tolist() for _, val in folds] == [[4, 2]] * 3
+    numbers = Splitter(0, "d", stratify=False).folds(np.arange(10.0), 5)
+    assert sorted(np.concatenate([val for _, val in numbers]).tolist()) == list(range(10))
+    with pytest.raises(DataError, match="class 1 of d has 2 training rows, fewer than the 3 folds"):
+        Splitter(0, "d").folds(np.array([0] * 10 + [1] * 2), 3)
+    with pytest.raises(DataError, match="d has 4 training rows, too few for 5 folds"):
+        Splitter(0, "d", stratify=False).folds(np.arange(4.0), 5)

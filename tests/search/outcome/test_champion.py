@@ -224,6 +224,18 @@ def test_a_diverging_refit_is_replaced_by_the_trials_own_model(tiny):
     assert model.learning_rate_init == 0.05  # the trial's own configuration
 
 
+def test_with_folds_the_guard_is_fold_0s_model_and_the_refit_trains_on_every_training_row(tmp_path):
+    path = tmp_path / "folds.yaml"
+    path.write_text(tiny_study_text("folds", dataset={"name": "digits", "subset": 500, "validation": {"folds": 3}}))
+    spec = load_study(path)
+    data = load_data(spec)
+    fold_rows = len(data.folds[0][0])
+    model, source, reason = guarded(spec, data, number=2, learning_rate_init=1e-7)  # a refit that barely moves
+    assert source == "trial-2" and model.t_ == fold_rows * model.n_iter_  # fold 0's training rows only
+    model, source, _ = guarded(spec, data, max_iter=30)
+    assert source == "refit" and model.t_ == len(data.X_train) * model.n_iter_ and len(data.X_val) == 0
+
+
 def test_a_regressions_guard_compares_by_the_regression_objective(tmp_path):
     path = tmp_path / "guard.yaml"
     path.write_text(yaml.safe_dump({**REGRESSION, "epochs": 10, "objective": "val_loss"}))

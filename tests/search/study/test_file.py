@@ -222,6 +222,14 @@ ERRORS = [
      "dataset.categorical: must be a list of column names, got 'zip'"),
     ("table_drop_numbers", "dataset: {name: table, path: a.csv, target: y, drop: [1]}\n",
      "dataset.drop: must be a list of column names"),
+    ("validation_one_fold", "dataset: {name: digits, validation: {folds: 1}}\n",
+     "dataset.validation: folds must be an integer >= 2, got 1"),
+    ("validation_file_of_digits", "dataset: {name: digits, validation: {path: v.csv}}\n",
+     "dataset.validation: {path: ...} is for the table dataset"),
+    ("validation_and_its_fraction", "dataset: {name: digits, validation: {folds: 3}, validation_fraction: 0.2}\n",
+     "dataset.validation: give validation or validation_fraction, not both"),
+    ("test_folds", "dataset: {name: table, path: a.csv, target: y, test: {folds: 3}}\n",
+     "dataset.test: must be one of {path: ...} or {column: ...} or {fraction: ...}"),
     ("register_string", "register: yes please\n", "register"),
     ("baselines_not_a_bool", "baselines: 'no'\n", "baselines: must be true or false, got 'no'"),
     ("register_unknown_key", "register: {stage: prod}\n", "register.stage"),
@@ -279,6 +287,16 @@ def test_a_table_study_keeps_its_columns_and_may_be_either_task(tmp_path):
     assert spec.task == "regression"
     assert {key: spec.dataset[key] for key in ("target", "drop", "categorical")} == {
         "target": "churn", "drop": ["id"], "categorical": ["zip"]}
+
+
+def test_a_study_names_its_own_validation_and_test_rows_and_its_quick_form_keeps_them(tmp_path):
+    text = ("dataset: {name: table, path: a.csv, target: churn, validation: {column: split}, "
+            "test: {path: t.csv}}\n")
+    spec = load_study(write(tmp_path, text), quick=True)
+    assert (spec.dataset["validation"], spec.dataset["test"]) == ({"column": "split"}, {"path": "t.csv"})
+    assert "validation_fraction" not in spec.dataset
+    spec = load_study(write(tmp_path, "dataset: {name: digits, validation: {folds: 3}}\n"))
+    assert spec.dataset["validation"] == {"folds": 3}
 
 
 def test_every_task_a_study_file_may_name_is_one_the_data_layer_reads():

@@ -50,3 +50,33 @@ def test_a_pruned_trial_is_a_killed_run_with_its_reason(write_study, monkeypatch
     assert pruned.info.status == "KILLED" and pruned.data.tags["optuna.state"] == "PRUNED"
     assert pruned.data.tags["prune_reason"].startswith("pruned at epoch 1: val_accuracy=")
     assert pruned.data.tags["mlflow.note.content"] == "PRUNED: " + pruned.data.tags["prune_reason"]
+
+
+def test_with_folds_the_objective_is_the_mean_of_the_folds_each_logged_and_reported(write_study):
+    """validation: {folds: 3}: each fold's final value on the trial's run, their mean Optuna's value, every
+    epoch of every fold a pruning step, and the champion refit on all the training rows."""
+    import optuna
+    from mlflow.tracking import MlflowClient
+
+    from search import cli
+
+    dataset = {"name": "digits", "subset": 300, "test_subset": 100, "validation": {"folds": 3}}
+    path = write_study("folds", dataset=dataset, n_trials=2, pruner="median", baselines=False,
+                       artifacts={"trial_plots": False})
+    uri = f"sqlite:///{path.parent}/mlflow.db"
+    storage = f"sqlite:///{path.parent}/optuna.db"
+    assert cli.main(["run", str(path), "--tracking-uri", uri, "--storage", storage]) == 0
+
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("folds").experiment_id
+    trials = optuna.load_study(study_name="folds", storage=storage).trials
+    for trial in trials:
+        metrics = client.get_run(trial.user_attrs["mlflow_run_id"]).data.metrics
+        folds = [metrics[f"val_accuracy_fold{k}"] for k in range(3)]
+        assert "val_accuracy_fold3" not in metrics and len(set(folds)) > 1  # three folds, three sets of rows
+        assert metrics["val_accuracy_mean"] == pytest.approx(sum(folds) / 3) == trial.value
+        assert sorted(trial.intermediate_values) == list(range(1, 10))  # 3 folds x 3 epochs
+        assert trial.intermediate_values[9] == pytest.approx(folds[2])  # the last step: fold 2's final value
+    (parent,) = [run for run in client.search_runs([experiment]) if "mlflow.parentRunId" not in run.data.tags]
+    assert parent.data.tags["champion_source"] in {"refit", f"trial-{trials[0].number}", f"trial-{trials[1].number}"}
+    assert client.get_registered_model("folds").aliases == {"champion": 1}
