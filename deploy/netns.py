@@ -348,6 +348,14 @@ class Cluster:
                 "--tracking-uri", self.mlflow.url]
         return host.start(argv, cwd=self.folder_of(host), env=environment)
 
+    def on_client(self, code, timeout=START_SECONDS):
+        """Python ``code`` run on the client host, in its empty folder, knowing only the tracking server's
+        address (``MLFLOW_TRACKING_URI``): a model comes through the server or not at all."""
+        folder = self.folder_of(self.client)
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": str(folder),
+               "MLFLOW_TRACKING_URI": self.mlflow.url, "MLFLOW_DISABLE_TELEMETRY": "true"}
+        return self.client.run([sys.executable, "-c", code], cwd=folder, env=env, timeout=timeout)
+
     def close(self):
         if self.mlflow is not None:
             self.mlflow.stop()

@@ -17,9 +17,9 @@ where namespaces cannot be made.
 import json
 import os
 import signal
-import sys
 import time
 import uuid
+import warnings
 
 import numpy as np
 import optuna
@@ -115,7 +115,9 @@ def workers(cluster, name, hosts, *args):
 
 def storage(cluster):
     """The study's storage as the workers see it (the same grace period), read from the test."""
-    return RDBStorage(cluster.storage, heartbeat_interval=1, grace_period=GRACE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 2.8
+        return RDBStorage(cluster.storage, heartbeat_interval=1, grace_period=GRACE)
 
 
 def wait_stale(cluster, name, number):
@@ -193,11 +195,7 @@ print(json.dumps([version, float((model.predict(X) == y).mean())]))
 def client_predictions(cluster, name):
     """The champion's version and its accuracy on every digit, as the client host finds them, knowing only the
     tracking server's address (its folder is empty: the model comes through the server)."""
-    folder = cluster.folder_of(cluster.client)
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(netns.REPO), "MLFLOW_TRACKING_URI": cluster.mlflow.url,
-           "MLFLOW_DISABLE_TELEMETRY": "true", "HOME": str(folder)}
-    done = cluster.client.run([sys.executable, "-c", CLIENT.format(name=name)], cwd=folder, env=env,
-                              timeout=WAIT)
+    done = cluster.on_client(CLIENT.format(name=name))
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
 
