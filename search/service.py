@@ -112,6 +112,10 @@ class _Loop:
             return False  # another worker took it
         except KeyboardInterrupt as error:
             raise recovery.interrupted(study, self.objective.trial_number, error) from None
+        except Exception:
+            if not self.objective.lost:
+                raise
+            print(self.objective.lost, flush=True)  # Optuna refused to tell it: its retry's result counts
         return True
 
 
@@ -250,6 +254,7 @@ def finish(run, study):
 
     FIGURES.wait()
     recovery.close_orphan_runs(run.client, run.experiment, run.parent, recovery.running_run_ids(study))
+    recovery.close_failed_runs(run.client, run.experiment, study)
     stages = log_summary(run, study)
     print(summary_text(study, run.spec, stages), flush=True)
     result = {"study": study, "parent_run_id": run.parent, "stages": stages}

@@ -12,6 +12,7 @@ from estimators import DivergenceError
 from ..tracking import names
 from ..tracking.states import COMPLETE, FAIL, PRUNED, status_of
 from .. import tracking
+from . import recovery
 from .background import CORE_SHARING, FIGURES
 from ..secrets import mask
 from ..study.space import trial_params
@@ -62,10 +63,15 @@ class Objective:
         self.experiment, self.parent_run_id = run.experiment, run.parent
 
     trial_number = None  # the trial being run, for a retry if it is interrupted
+    lost = None  # why the trial being run was taken from this worker (recovery.TrialLost), if it was
 
     def __call__(self, trial):
+        self.lost = None
         try:
             return self._run(trial)
+        except recovery.TrialLost as error:
+            self.lost = str(error)  # the trial is no longer ours: write nothing more to it
+            raise
         except tracking.TrackingError as error:
             # MLflow went away: Optuna keeps why, and the trial's run is closed when the study resumes.
             trial.set_user_attr(names.FAIL_REASON, mask(str(error)))
@@ -156,6 +162,9 @@ class Objective:
         # Single values under names of their own at step 0: no second point on the per-epoch
         # curve of the metric, no one-dot line charts; <metric>_mean is Optuna's value.
         summary[f"{self.spec.metric}_mean"] = summary.pop(self.spec.metric)
+        if not recovery.still_running(trial):  # failed and queued again while this worker was cut off
+            raise recovery.TrialLost(f"trial {trial.number}: its results are dropped: it was failed and "
+                                     "queued again while this worker was out of touch")
         metrics = tracking.metrics_of(models[0].history_) + tracking.summary_metrics(summary)
         tracking.log_batch(self.client, run_id, metrics=metrics,
                            tags=tracking.tags_of({names.OPTUNA_STATE: COMPLETE}))

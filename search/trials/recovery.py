@@ -9,6 +9,10 @@ together (``optuna/storages/_heartbeat.py``). A trial stops early in one of thre
   after a crash, :func:`recover_dead_worker` for a worker process seen to end badly;
 - **interrupted**: Ctrl-C or SIGTERM in its worker: :func:`interrupted`.
 
+A worker cut off from the storage past the grace period may come back and finish a trial that was failed
+and queued again meanwhile: it checks (:func:`still_running`) and drops its results (:class:`TrialLost`)
+rather than end the trial's run as COMPLETE beside its retry's.
+
 Each is recorded as FAIL with its ``fail_reason``, its MLflow run is ended (FAILED, or KILLED when a
 person stopped it), and it is queued again once, as Optuna's ``RetryHeartbeatStaleTrialCallback``
 does, so that the retry takes its place in the budget (:mod:`search.stores.budget`). MLflow runs
@@ -23,7 +27,7 @@ import socket
 import warnings
 
 import optuna
-from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
+from optuna.storages import RetryHeartbeatStaleTrialCallback, _CachedStorage, fail_stale_trials
 from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
@@ -44,6 +48,10 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, what):
         super().__init__(what)
         self.what = what
+
+
+class TrialLost(RuntimeError):
+    """This worker's trial was failed and queued again by another (its heartbeat had stopped)."""
 
 
 def worker_id(pid=None):
@@ -125,6 +133,17 @@ def _running(study):
     return study.get_trials(deepcopy=False, states=(TrialState[RUNNING],))
 
 
+def still_running(trial):
+    """Whether ``trial`` (the :class:`optuna.Trial` this worker runs) is still RUNNING in the storage.
+
+    Read from the database itself: Optuna's cache holds this worker's trial as the worker left it.
+    """
+    storage = trial.study._storage
+    if isinstance(storage, _CachedStorage):
+        storage = storage._backend
+    return storage.get_trial(trial._trial_id).state == TrialState[RUNNING]
+
+
 def recover_dead_trials(study, client):
     """Fail and queue again the RUNNING trials whose heartbeat stopped, or whose worker here no longer exists.
 
@@ -194,6 +213,17 @@ def close_orphan_runs(client, experiment, parent_run_id, running=()):
     for run_id in closed:
         fail_run(client, run_id, WORKER_STOPPED)
     return closed
+
+
+def close_failed_runs(client, experiment, study):
+    """End as FAILED the runs still RUNNING whose trial failed: a worker that lost the tracking server
+    failed its trial (with the reason) but could not end its run, which belongs to another invocation."""
+    failed = {t.user_attrs.get(names.MLFLOW_RUN_ID): t for t in study.get_trials(deepcopy=False, states=(
+        TrialState[FAIL],))}
+    for run in client.search_runs([experiment], filter_string=STILL_RUNNING, max_results=5000):
+        if run.info.run_id in failed:
+            fail_run(client, run.info.run_id, failed[run.info.run_id].user_attrs.get(names.FAIL_REASON)
+                     or WORKER_STOPPED)
 
 
 def kill_parent(client, experiment, parent_run_id):

@@ -3,7 +3,8 @@
 With ``$SEARCH_TEST_HOLD`` set to a folder, the first trial to start training
 in any process (first come, by an exclusive file create) writes
 ``held`` there (``<pid> <trial number>``) and waits, in training, for a
-signal: a test then stops it at a point it controls, never by timing.
+signal: a test then stops it at a point it controls, never by timing
+(SIGUSR1 lets the trial train on, as if it had only been slow).
 ``$SEARCH_TEST_HOLD_AFTER`` (default 0) lets that many trials complete first;
 with ``$SEARCH_TEST_HOLD_REFIT`` set, the refit of the best trial is held instead.
 """
@@ -20,11 +21,13 @@ def hold(number):
     """Say where we are (``held``, written whole), then wait for the test's signal."""
     import signal
 
+    resumed = []
+    signal.signal(signal.SIGUSR1, lambda *_: resumed.append(True))
     with open(os.path.join(FOLDER, "held.tmp"), "w") as file:
         file.write(f"{os.getpid()} {number}")
     os.rename(os.path.join(FOLDER, "held.tmp"), os.path.join(FOLDER, "held"))
-    while True:
-        signal.pause()  # until SIGTERM (raised as KeyboardInterrupt), SIGINT or SIGKILL
+    while not resumed:
+        signal.pause()  # until SIGUSR1, SIGTERM (raised as KeyboardInterrupt), SIGINT or SIGKILL
 
 
 if FOLDER and os.environ.get("SEARCH_TEST_HOLD_REFIT"):

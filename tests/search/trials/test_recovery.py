@@ -215,3 +215,49 @@ def test_a_dead_running_trial_is_recovered_with_its_reason_when_the_budget_looks
     assert trials[trial.number].state == TrialState.FAIL
     assert "heartbeats" in trials[trial.number].user_attrs["fail_reason"]
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_trial_failed_elsewhere_while_it_trained_is_dropped_not_completed(write_study, mlflow_store, tmp_path,
+                                                                           monkeypatch, capsys, kind):
+    client, uri = mlflow_store
+    spec = load_study(write_study("cutoff", n_trials=2, register=False, artifacts={"trial_plots": False}))
+    storage_url = {"sqlite": f"sqlite:///{tmp_path}/optuna.db", "journal": f"journal:{tmp_path}/o.journal"}[kind]
+    study = service.open_study(spec, storage_url, uri, create=True)
+    experiment = experiment_of(client)
+    run = StudyRun(spec, service.load_data(spec), client, uri, storage_url, experiment,
+                   client.create_run(experiment).info.run_id)
+    budget.fill(study, run.plan.total)
+    fit = objective.Objective.fit
+
+    def cut_off_fit(self, trial, *args, **kwargs):
+        # Another worker finds this trial's heartbeat stopped: it fails it, ends its run, queues it again.
+        elsewhere = service.open_study(spec, storage_url, uri)
+        recovery.fail_and_retry(elsewhere, client, elsewhere.trials[trial.number], recovery.HEARTBEAT_STOPPED)
+        return fit(self, trial, *args, **kwargs)  # this worker did not notice, and trains on
+
+    monkeypatch.setattr(objective.Objective, "fit", cut_off_fit)
+    assert service.work(run, study, n_trials=1) == 1
+    assert "trial 0: its results are dropped" in capsys.readouterr().out
+    trials = service.open_study(spec, storage_url, uri).trials
+    assert trials[0].state == TrialState.FAIL and trials[0].user_attrs[names.FAIL_REASON] == recovery.HEARTBEAT_STOPPED
+    assert [t.state for t in retries_of(study, 0)] == [TrialState.WAITING]
+    assert_failed_run(client, trials[0].user_attrs[names.MLFLOW_RUN_ID], recovery.HEARTBEAT_STOPPED)
+    assert "val_accuracy_mean" not in client.get_run(trials[0].user_attrs[names.MLFLOW_RUN_ID]).data.metrics
+
+
+def test_a_failed_trials_run_left_running_is_closed_with_its_reason(tmp_path, mlflow_store):
+    client, _ = mlflow_store
+    study = optuna.create_study(study_name="lost", storage=open_storage(f"journal:{tmp_path}/o.journal",
+                                                                        queue_only=True))
+    failed, failed_run = running_trial(study, client, "elsewhere:1")
+    experiment = client.get_run(failed_run).info.experiment_id
+    study._storage.set_trial_user_attr(failed._trial_id, names.FAIL_REASON, "could not log to MLflow run")
+    study.tell(failed.number, state=TrialState.FAIL)
+    study.add_trial(create_trial(state=TrialState.WAITING))
+    running = study.ask()
+    running_run = client.create_run(experiment).info.run_id
+    running.set_user_attr(names.MLFLOW_RUN_ID, running_run)
+    recovery.close_failed_runs(client, experiment, study)
+    assert_failed_run(client, failed_run, "could not log to MLflow run")
+    assert client.get_run(running_run).info.status == "RUNNING"  # its trial may still end
