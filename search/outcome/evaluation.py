@@ -4,13 +4,15 @@ It loads the logged model (the whole pipeline, as a user gets it) and adds
 to the parent run, beside our own ``test_accuracy`` and ``test_loss`` (or
 ``test_r2``, ``test_loss``, ``test_mse``), MLflow's standard set under the
 prefix ``test_``: for a classification ``test_accuracy_score`` (equal to
-``test_accuracy``), ``test_log_loss`` (equal to ``test_loss``), macro
-``test_precision_score``, ``test_recall_score`` and ``test_f1_score`` (macro,
-like the ``val_f1_macro`` objective), ``test_roc_auc`` and the figures
+``test_accuracy``), ``test_log_loss`` (equal to ``test_loss``),
+``test_precision_score``, ``test_recall_score``, ``test_f1_score`` and
+``test_roc_auc`` (over several classes macro means, as the ``val_f1_macro``
+and ``val_roc_auc`` objectives; for two, of the positive label, the greater,
+with the counts ``test_true_positives``...) and the figures
 ``test_confusion_matrix.png`` (normalised over the true label; ours, under
 ``best/``, over the predicted one), ``test_roc_curve_plot.png``,
-``test_precision_recall_curve_plot.png`` (and a lift and a calibration curve
-for two classes) and ``per_class_metrics.csv``; for a regression
+``test_precision_recall_curve_plot.png``, ``test_calibration_curve_plot.png``
+(and a lift curve for two classes) and ``per_class_metrics.csv``; for a regression
 ``test_r2_score``, ``test_mean_squared_error``, ``test_mean_absolute_error``,
 ``test_root_mean_squared_error`` and more. The metrics are also the logged
 model's, on its page, with the test rows as their dataset.
