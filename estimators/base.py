@@ -84,6 +84,7 @@ class BaseMLP(StochasticTrainingMixin, BaseEstimator, ABC):
         "weight_init": [StrOptions({"glorot_uniform", "he_normal", "lecun_normal"})],
         "dtype": [None, StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
         "callbacks": [None, list],
+        "validation_scoring": [None, dict],
     }
 
     #: The validation score of early stopping, as a ``history_`` key.
@@ -127,6 +128,7 @@ class BaseMLP(StochasticTrainingMixin, BaseEstimator, ABC):
         weight_init="glorot_uniform",
         dtype="float32",
         callbacks=None,
+        validation_scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -163,6 +165,7 @@ class BaseMLP(StochasticTrainingMixin, BaseEstimator, ABC):
         self.weight_init = weight_init
         self.dtype = dtype
         self.callbacks = callbacks
+        self.validation_scoring = validation_scoring
 
     # ------------------------------------------------------------------ fit
 
@@ -398,8 +401,16 @@ class BaseMLP(StochasticTrainingMixin, BaseEstimator, ABC):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        self.__dict__.setdefault("validation_scoring", None)  # pickled before it existed
         if hasattr(self, "_optimizer") and hasattr(self, "_network"):
             self._optimizer.params = self._network.params  # as the network's (joblib)
+
+    def _scored(self, y, y_score):
+        """``validation_scoring``'s entries of a validation record: each ``score(y, y_score)``, NaN for a
+        non-finite ``y_score`` (sklearn's metrics refuse it; the divergence check says more)."""
+        finite = bool(np.isfinite(y_score).all())
+        return {name: float(score(y, y_score)) if finite else float("nan")
+                for name, score in (self.validation_scoring or {}).items()}
 
     def _forget_fit(self):
         """Leave the estimator unfitted: never half-trained and full of NaN."""

@@ -92,6 +92,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Each is called as ``callback(estimator, record)`` after every epoch,
         ``record`` being the epoch's entry of ``history_``; returning True
         stops training.
+    validation_scoring : dict of str to callable, default=None
+        More scores of ``validation_data`` after every epoch, from the
+        probabilities the epoch's ``val_loss`` is computed from (no second
+        pass over the rows): ``{name: score}``, each called as
+        ``score(y_val, y_proba)`` with the labels as given and
+        :meth:`predict_proba`'s columns, its value kept in ``history_`` under
+        ``name`` (so a callback sees it), e.g. ``{"val_log_loss": log_loss}``.
+        Sample weights are not passed.
 
     Attributes
     ----------
@@ -107,7 +115,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         (over the epoch's batches, as the weights changed), ``learning_rate``,
         ``grad_norm_mean`` and ``grad_norm_max`` (per Dense layer, over the
         epoch's batches), ``prelu_slopes`` (per PReLU layer), ``seconds``, and
-        with validation data ``val_loss`` and ``val_accuracy``.
+        with validation data ``val_loss``, ``val_accuracy`` and ``validation_scoring``'s names.
     prelu_slopes_ : list of ndarray
         The learned slopes of each PReLU layer.
 
@@ -199,8 +207,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         right = predicted == y
         if right.ndim == 2:
             right = right.all(axis=1)
-        return {"val_loss": self._network.output.loss(prob, Y, weights),
-                "val_accuracy": float(np.average(right, weights=weights))}
+        scores = {"val_loss": self._network.output.loss(prob, Y, weights),
+                  "val_accuracy": float(np.average(right, weights=weights))}
+        if self.validation_scoring:  # from the same probabilities: no second pass over the rows
+            scores.update(self._scored(y, prob if self.n_outputs_ > 1 else np.hstack([1 - prob, prob])))
+        return scores
 
     def predict_proba(self, X):
         """Probability of each class, in the order of ``classes_``.

@@ -17,7 +17,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``sklearn.neural_network.MLPRegressor`` keeps its name, meaning and
     default, and the additions (activations, ``slope``, ``prelu_per``,
     ``batch_norm``, ``dropout``, ``jitter``, ``augment``, ``learning_rate='cyclic'``,
-    ``weight_init``, ``dtype``, ``callbacks``) are the classifier's, documented there.
+    ``weight_init``, ``dtype``, ``callbacks``, ``validation_scoring``) are the classifier's, documented there.
 
     Parameters
     ----------
@@ -29,9 +29,10 @@ learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, max_fun, slope, prelu_per, batch_norm, \
 dropout, jitter, augment, image_shape, cyclic_bounds, cyclic_step_size, weight_init, \
-dtype, callbacks :
+dtype, callbacks, validation_scoring :
         As :class:`estimators.MLPClassifier`'s. Early stopping scores R^2 on
-        the validation split (never stratified).
+        the validation split (never stratified). ``validation_scoring``'s
+        ``y_score`` is what :meth:`predict` gives for the validation rows.
 
     Attributes
     ----------
@@ -42,7 +43,7 @@ n_outputs_, out_activation_ :
     history_ : list of dict
         One record per epoch: ``epoch``, ``train_loss``, ``learning_rate``,
         ``grad_norm_mean``, ``grad_norm_max``, ``prelu_slopes``, ``seconds``,
-        and with validation data ``val_loss`` and ``val_r2``.
+        and with validation data ``val_loss``, ``val_r2`` and ``validation_scoring``'s names.
     prelu_slopes_ : list of ndarray
 
     Examples
@@ -102,6 +103,7 @@ n_outputs_, out_activation_ :
         weight_init="glorot_uniform",
         dtype="float32",
         callbacks=None,
+        validation_scoring=None,
     ):
         self.loss = loss
         super().__init__(
@@ -140,6 +142,7 @@ n_outputs_, out_activation_ :
             weight_init=weight_init,
             dtype=dtype,
             callbacks=callbacks,
+            validation_scoring=validation_scoring,
         )
 
     @available_if(lambda est: est._check_solver())
@@ -191,7 +194,10 @@ n_outputs_, out_activation_ :
         # sklearn's score of a non-finite prediction is NaN
         r2 = float(r2_score(Y, predicted, sample_weight=weights)) if finite else float("nan")
         loss = self._network.output.loss(predicted, Y, weights) if finite else float("nan")
-        return {"val_loss": loss, "val_r2": r2}
+        scores = {"val_loss": loss, "val_r2": r2}
+        if self.validation_scoring:  # y and predictions as predict gives them: 1-D for one output
+            scores.update(self._scored(*(a.ravel() if a.shape[1] == 1 else a for a in (Y, predicted))))
+        return scores
 
     def predict(self, X):
         """Predicted values.

@@ -29,6 +29,7 @@ from .study.samplers import make_pruner, make_sampler
 from .study.file import load_study
 from .study.task import TASKS
 from .trials.workers import sigterm_as_interrupt, start_workers, wait_for_workers
+from .tracking.datasets import log_datasets
 from .tracking.states import FINISHED, KILLED
 
 
@@ -222,6 +223,7 @@ def record_start(run, study):
                        names.PARENT_RUN_ID: run.parent}.items():
         study.set_user_attr(key, value)
     tracking.log_batch(run.client, run.parent, params=tracking.params_of(study_params(run)))
+    log_datasets(run, run.parent)
     print(f"study {run.spec.name}: storage {describe(run.storage_url)}, "
           f"tracking {tracking.mask_password(run.tracking_uri)}, "
           f"{len(budget.used(study.get_trials(deepcopy=False)))} trials so far of {run.plan.total}", flush=True)

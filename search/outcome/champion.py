@@ -19,7 +19,7 @@ from ..data.preprocessing import describe as describe_preprocessing
 from ..data.preprocessing import with_estimator
 from ..study.space import trial_params
 from ..tracking import names, registry
-from . import baselines
+from . import baselines, evaluation
 from .model import log_model, raw_example
 
 
@@ -95,6 +95,8 @@ def refit_and_register(run, study):
     compared = baselines.compare(run, *_train_and_validation(data), scores) if spec.baselines else None
     lines += compared.lines if compared else []
     uri = log_model(run.parent, pipeline, raw_example(data.X_test_raw[:5]))
+    if spec.artifacts.get("evaluate", True):  # off under --quick: seconds, mostly its figures
+        evaluation.evaluate(run, uri, pipeline)
     if spec.register:
         test_metric = run.task.test_metric
         tags.update(source=refit.source, **{test_metric: f"{scores[test_metric]:.6f}"})

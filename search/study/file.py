@@ -54,9 +54,9 @@ def quick_overrides(raw):
     """The keys that turn a study into its quick form (``run --quick``).
 
     The same estimator, space, sampler, pruner and stages on a few hundred rows,
-    for 2 epochs, at most 2 repeats and 2 trials (1 per stage), no time limit
-    and nothing registered: a check that a study file works, in seconds, before
-    its full run. It is a study of its own, ``<name>_quick``, so that its trials
+    for 2 epochs, at most 2 repeats and 2 trials (1 per stage), no time limit,
+    nothing registered and no MLflow evaluation of the champion (seconds of
+    figures): a check that a study file works, in seconds, before its full run. It is a study of its own, ``<name>_quick``, so that its trials
     never count against the full study's budget.
 
     Values of the wrong type are left as they are, for the checker to name.
@@ -71,6 +71,9 @@ def quick_overrides(raw):
         "timeout": None,
         "register": False,
     }
+    artifacts = raw.get("artifacts") or {}
+    if isinstance(artifacts, dict):  # MLflow's evaluation of the champion takes seconds (else: checked later)
+        overrides["artifacts"] = {**artifacts, "evaluate": False}
     repeats, seeds, stages = raw.get("repeats", 1), raw.get("seeds"), raw.get("stages")
     if isinstance(repeats, int) and repeats > QUICK_REPEATS:
         overrides["repeats"] = QUICK_REPEATS

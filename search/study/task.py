@@ -22,6 +22,8 @@ from sklearn.metrics import accuracy_score, log_loss, mean_poisson_deviance, mea
 from estimators import MLPClassifier, MLPRegressor
 
 from ..plots import trial as trial_plots
+from .metrics import PROBA_METRICS
+from .metrics import validation_scoring as proba_scoring
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Task(ABC):
         How lines and descriptions write a test score.
     predicts : str
         The last sentence of a registered version's description.
+    model_type : str
+        ``mlflow.models.evaluate``'s name for the estimator (:mod:`search.outcome.evaluation`).
     """
 
     name: str
@@ -71,6 +75,7 @@ class Task(ABC):
     test_metric: str
     score_format: str = ".4f"
     predicts: str
+    model_type: str
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -81,8 +86,17 @@ class Task(ABC):
 
     @property
     def params(self):
-        """The estimator's parameter names a study file may give (callbacks are the service's)."""
-        return set(self.estimator().get_params()) - {"callbacks"}
+        """The estimator's parameter names a study file may give (callbacks and scoring are the service's)."""
+        return set(self.estimator().get_params()) - {"callbacks", "validation_scoring"}
+
+    def evaluator_config(self, model):
+        """``mlflow.models.evaluate``'s options for the fitted ``model`` (explanations and prefix aside)."""
+        return {}
+
+    def validation_scoring(self, metric, classes):
+        """The estimator's ``validation_scoring`` that records the objective ``metric`` every epoch, or
+        None when the estimator records it anyway; ``classes``: the training labels, sorted."""
+        return None
 
     @abstractmethod
     def objective_on(self, model, X, y, metric):
@@ -128,18 +142,33 @@ class Task(ABC):
 
 
 class ClassificationTask(Task):
-    """Class labels: accuracy and log loss, a confusion matrix and the top-scored images."""
+    """Class labels: accuracy and log loss, a confusion matrix and the top-scored images; or an objective
+    scored from the probabilities (:mod:`search.study.metrics`: balanced accuracy, macro F1, ROC AUC, log
+    loss)."""
 
     name, estimator = "classification", MLPClassifier
-    metrics = {"val_accuracy": "maximize", "val_loss": "minimize"}
-    objective_words = {"val_accuracy": "accuracy", "val_loss": "log loss"}
+    metrics = {"val_accuracy": "maximize", "val_loss": "minimize",
+               **{name: metric.direction for name, metric in PROBA_METRICS.items()}}
+    objective_words = {"val_accuracy": "accuracy", "val_loss": "log loss",
+                       **{name: metric.words for name, metric in PROBA_METRICS.items()}}
     test_words = {"test_accuracy": "test accuracy", "test_loss": "test loss"}
     test_metric = "test_accuracy"
+    model_type = "classifier"
     predicts = "Predicts class labels from raw rows; predict_proba on mlflow.sklearn.load_model(...)."
+
+    def validation_scoring(self, metric, classes):
+        return proba_scoring(metric, classes)
+
+    def evaluator_config(self, model):
+        # every training label, the positive one last (as sklearn's); F1, precision, recall: macro, as val_f1_macro
+        labels = model.classes_.tolist()
+        return {"label_list": labels, "average": "macro", **({"pos_label": labels[1]} if len(labels) == 2 else {})}
 
     def objective_on(self, model, X, y, metric):
         if metric == "val_accuracy":
             return float(np.mean(model.predict(X) == y))
+        if metric in PROBA_METRICS:
+            return PROBA_METRICS[metric].score(y, model.predict_proba(X), model.classes_)
         return float(log_loss(y, model.predict_proba(X), labels=model.classes_))
 
     def trial_scores(self, models, data):
@@ -185,6 +214,7 @@ class RegressionTask(Task):
     objective_words = {"val_r2": "R^2", "val_loss": "loss"}
     test_words = {"test_r2": "test R^2", "test_loss": "test loss", "test_mse": "test MSE"}
     test_metric = "test_r2"
+    model_type = "regressor"
     score_format = ".4g"
     predicts = "Predicts values from raw rows."
 

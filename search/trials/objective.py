@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from estimators import DivergenceError
 
 from ..tracking import names
+from ..tracking.datasets import log_datasets
 from ..tracking.states import COMPLETE, FAIL, PRUNED, status_of
 from .. import tracking
 from . import recovery
@@ -95,6 +96,7 @@ class Objective:
             trial.set_user_attr(names.MLFLOW_RUN_ID, run_id)
             tracking.log_batch(self.client, run_id, params=tracking.params_of(logged),
                                tags=tracking.tags_of(ranges))
+            log_datasets(self.run, run_id)  # the runs table's Datasets column
             prunes = self.spec.pruner["name"] != "none"  # each report is a storage write
             for repeat, seed in enumerate(self.spec.seeds):
                 for fold in range(self.n_folds):
@@ -138,7 +140,10 @@ class Objective:
     def fit(self, trial, params, seed, fold, report):
         data = self.view(fold)  # a fold's rows are copied for its fit only: no K copies kept
         reporter = PruningReporter(trial, self.spec.metric, report, fold if self.data.folds else None)
-        model = self.run.task.estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING])
+        # The objective, when the estimator does not record it itself, from its validation probabilities.
+        scoring = self.run.task.validation_scoring(self.spec.metric, np.unique(self.data.y_train))
+        model = self.run.task.estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING],
+                                        validation_scoring=scoring)
         self._current = model
         with warnings.catch_warnings(), CORE_SHARING:
             warnings.simplefilter("ignore", ConvergenceWarning)  # the study fixes the epochs

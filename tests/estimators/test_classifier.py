@@ -154,6 +154,7 @@ def test_divergence_in_the_first_epoch_is_reported_as_epoch_one(digits):
     ("jitter", -1),
     ("dtype", "float16"),
     ("callbacks", "not a list"),
+    ("validation_scoring", ["not", "a dict"]),
 ])
 def test_invalid_parameters_are_rejected_by_name(param, value, tiny):
     X, y = tiny
@@ -358,6 +359,53 @@ def test_callback_object_survives_clone_and_pickle(small_digits):
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     fresh = clone(restored).fit(X, y)
     assert fresh.n_iter_ == 2
+
+
+def test_validation_scoring_scores_the_epoch_probabilities_into_history(small_digits):
+    from sklearn.metrics import f1_score, log_loss
+
+    X, y = small_digits
+    labels = np.array(list("abcdefghij"))[y]  # labels as given reach the score, strings too
+    seen = []
+    scoring = {"val_f1": lambda t, p: f1_score(t, np.unique(labels)[p.argmax(axis=1)], average="macro"),
+               "val_log_loss": lambda t, p: seen.append((t, p)) or log_loss(t, p)}
+    clf = quick(max_iter=3, validation_scoring=scoring, callbacks=[lambda est, rec: seen.append(rec["val_f1"])])
+    clf.fit(X[:200], labels[:200], validation_data=(X[200:], labels[200:]))
+    last = clf.history_[-1]
+    proba = clf.predict_proba(X[200:])
+    assert last["val_f1"] == pytest.approx(f1_score(labels[200:], clf.predict(X[200:]), average="macro"))
+    assert last["val_log_loss"] == pytest.approx(log_loss(labels[200:], proba), rel=1e-5)
+    assert last["val_log_loss"] == pytest.approx(last["val_loss"], rel=1e-5)  # val_loss has no L2 term
+    np.testing.assert_array_equal(seen[-2][0], labels[200:])
+    np.testing.assert_allclose(seen[-2][1], proba, rtol=1e-6)
+    assert seen[-1] == last["val_f1"], "callbacks see the scores"
+    assert "val_f1" not in quick(max_iter=1).fit(X, y, validation_data=(X, y)).history_[-1]
+
+
+def positive_roc_auc(y_true, proba):
+    """A picklable score: the ROC AUC of the second column."""
+    from sklearn.metrics import roc_auc_score
+
+    return roc_auc_score(y_true, proba[:, 1])
+
+
+def test_validation_scoring_of_a_binary_classifier_gets_both_columns(small_digits):
+    from sklearn.metrics import roc_auc_score
+
+    X, y = small_digits
+    binary = y % 2
+    clf = quick(max_iter=2, validation_scoring={"val_roc_auc": positive_roc_auc})
+    clf.fit(X[:200], binary[:200], validation_data=(X[200:], binary[200:]))
+    assert clf.history_[-1]["val_roc_auc"] == pytest.approx(
+        roc_auc_score(binary[200:], clf.predict_proba(X[200:])[:, 1]))
+    restored = pickle.loads(pickle.dumps(clf))
+    assert set(restored.get_params()["validation_scoring"]) == {"val_roc_auc"}
+
+
+def test_validation_scoring_is_nan_for_non_finite_probabilities():
+    clf = MLPClassifier(validation_scoring={"val_x": lambda t, p: 1.0})
+    assert np.isnan(clf._scored(np.array([0, 1]), np.array([[np.nan, 1.0], [0.5, 0.5]]))["val_x"])
+    assert clf._scored(np.array([0, 1]), np.array([[0.0, 1.0], [0.5, 0.5]])) == {"val_x": 1.0}
 
 
 def test_verbose_prints_the_loss(small_digits, capsys):

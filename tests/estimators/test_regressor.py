@@ -125,3 +125,16 @@ def test_divergence_with_early_stopping_keeps_the_best_weights():
     assert np.isnan(reg.validation_scores_[-1])
     assert all(np.isfinite(c).all() for c in reg.coefs_)
     assert np.isfinite(reg.predict(X)).all()
+
+
+def test_validation_scoring_gets_the_predictions_of_each_epoch(diabetes):
+    from sklearn.metrics import mean_absolute_error
+
+    X, y = diabetes
+    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0,
+                       validation_scoring={"val_mae": mean_absolute_error})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[:300], y[:300], validation_data=(X[300:], y[300:]))
+    assert [r["epoch"] for r in reg.history_ if "val_mae" in r] == [1, 2, 3]
+    assert reg.history_[-1]["val_mae"] == pytest.approx(mean_absolute_error(y[300:], reg.predict(X[300:])), rel=1e-5)

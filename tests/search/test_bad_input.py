@@ -95,6 +95,9 @@ CASES = [
     case("unknown_activation", "'swishy'", text=with_space(activation={"choices": ["relu", "swishy"]})),
     case("unknown_sampler", "unknown sampler 'cmaes'", text=study(sampler="cmaes")),
     case("unknown_pruner", "unknown pruner 'asha'", text=study(pruner="asha")),
+    case("table_metric_for_a_regression", "objective.metric: a regression study's objective is one of val_r2, "
+         "val_loss, got 'val_f1_macro' (val_f1_macro is for classification; set task: classification)",
+         text=study(dataset="diabetes", objective="val_f1_macro")),
     case("unknown_dataset", "unknown dataset 'imagenet'", text=study(dataset="imagenet")),
     case("invalid_yaml", "study.yaml: not valid YAML at line 3", text="name: bad\nspace: [1, 2\nepochs: 1\n"),
     case("missing_study_file", "nowhere.yaml: cannot read", args=["--n-trials", "1"], command="nowhere.yaml"),

@@ -84,6 +84,10 @@ def test_the_champion_predicts_raw_diabetes_rows_with_the_logged_test_r2(champio
     assert float(version.tags["test_r2"]) == pytest.approx(logged, abs=1e-6)
     assert version.tags["objective"] == "val_r2" and "Predicts values from raw rows" in version.description
     assert f"test R^2 {logged:.4g}" in champion.output
+    # mlflow.models.evaluate(model_type="regressor") of the logged pipeline gives the same numbers
+    assert champion.parent.data.metrics["test_r2_score"] == pytest.approx(logged, abs=1e-9)
+    assert champion.parent.data.metrics["test_mean_squared_error"] == pytest.approx(
+        champion.parent.data.metrics["test_mse"], rel=1e-9)
     assert "(R^2 on the training and validation rows: refit " in champion.output  # guarded by val_r2
 
 

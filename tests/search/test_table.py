@@ -165,6 +165,7 @@ STUDY = {
     "dataset": {"name": "table", "path": "churn.csv", "target": "churn", "validation_fraction": 0.2},
     "estimator": {"solver": "adam", "hidden_layer_sizes": [16], "batch_size": 16},
     "space": {"learning_rate_init": {"low": 3e-3, "high": 3e-2, "log": True}},
+    "objective": "val_f1_macro",  # a table metric, recorded by the estimator every epoch
     "epochs": 30,
     "sampler": {"name": "tpe", "seed": 0},
     "pruner": "none",
@@ -218,3 +219,21 @@ def test_the_table_champion_has_named_typed_columns_and_answers_rest(champion):
                                         model.metadata.get_input_schema())
     assert answer.status == 200, answer.response
     assert set(json.loads(answer.response)["predictions"]) <= {"no", "yes"}
+
+
+@pytest.mark.slow
+def test_a_table_study_tracks_its_objective_each_epoch_its_data_and_mlflows_evaluation(champion):
+    client, parent = champion.client, champion.parent
+    trials = client.search_runs([parent.info.experiment_id], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    history = client.get_metric_history(trials[0].info.run_id, "val_f1_macro")
+    assert [m.step for m in history] == list(range(1, 31))
+    assert trials[0].data.metrics["val_f1_macro_mean"] == history[-1].value
+    inputs = {i.tags[0].value: i.dataset for i in client.get_run(parent.info.run_id).inputs.dataset_inputs}
+    assert [inputs[c].name for c in ("training", "validation", "test")] == [
+        "churn-training", "churn-validation", "churn-test"]
+    assert json.loads(inputs["test"].source)["uri"].endswith("churn.csv")
+    assert [c["name"] for c in json.loads(inputs["test"].schema)["mlflow_colspec"]] == [
+        "city", "income", "age", "member", "churn"]  # the raw test rows and their target
+    metrics = client.get_run(parent.info.run_id).data.metrics
+    assert metrics["test_accuracy_score"] == pytest.approx(metrics["test_accuracy"], abs=1e-12)
+    assert {"test_f1_score", "test_roc_auc"} <= set(metrics)  # 'yes' the positive label

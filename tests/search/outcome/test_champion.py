@@ -145,6 +145,29 @@ def test_the_baselines_are_printed_and_logged_beside_the_champion(champion):
 
 
 @pytest.mark.slow
+def test_mlflow_evaluate_scores_the_champion_as_we_do_and_draws_its_figures(champion):
+    metrics = champion.client.get_run(champion.parent.info.run_id).data.metrics
+    assert metrics["test_accuracy_score"] == pytest.approx(metrics["test_accuracy"], abs=1e-12)
+    assert metrics["test_log_loss"] == pytest.approx(metrics["test_loss"], rel=1e-6)
+    assert metrics["test_example_count"] == 450
+    assert {"test_f1_score", "test_roc_auc", "test_precision_score", "test_recall_score"} <= set(metrics)
+    artifacts = {a.path for a in champion.client.list_artifacts(champion.parent.info.run_id)}
+    assert {"test_confusion_matrix.png", "test_roc_curve_plot.png", "per_class_metrics.csv"} <= artifacts
+
+
+@pytest.mark.slow
+def test_the_parent_and_every_trial_run_have_the_splits_as_dataset_inputs(champion):
+    experiment = champion.client.get_experiment_by_name("champ").experiment_id
+    trials = champion.client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{champion.parent.info.run_id}'")
+    assert len(trials) == 3
+    for run in [champion.client.get_run(champion.parent.info.run_id), *trials]:
+        inputs = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
+        assert {context: d.name for context, d in inputs.items()} == {
+            "training": "digits-training", "validation": "digits-validation", "test": "digits-test"}, run.info.run_name
+        assert '"features_shape": [450, 64]' in inputs["test"].profile  # the raw test rows, all of them
+
+
+@pytest.mark.slow
 def test_running_a_finished_study_again_registers_nothing_new(champion, capsys):
     before = champion.client.search_model_versions("name = 'digits-mlp'")
     output = run_study(champion.path, champion.stores, capsys)

@@ -97,6 +97,10 @@ def test_the_quick_form_is_a_small_study_of_its_own(tmp_path):
     assert load_study(path="<study s>", text=spec.text).name == "big_quick"
     unstaged = load_study(write(tmp_path, "name: few\nn_trials: 1\nepochs: 1\n"), quick=True)
     assert unstaged.n_trials == 1 and unstaged.epochs == 1
+    assert spec.artifacts == {"evaluate": False}  # MLflow's evaluation of the champion takes seconds
+    kept = load_study(write(tmp_path, "artifacts: {trial_plots: false}\n"), quick=True).artifacts
+    assert kept == {"trial_plots": False, "evaluate": False}
+    assert load_study(write(tmp_path, "n_trials: 3\n")).artifacts == {}  # evaluated unless said otherwise
 
 
 def test_yaml_11_exponent_strings_are_numbers(tmp_path):

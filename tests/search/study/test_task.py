@@ -30,7 +30,10 @@ def test_each_task_names_its_estimator_and_objectives():
     assert TASKS["regression"].default_metric == "val_r2"
     assert TASKS["classification"].default_metric == "val_accuracy"
     assert "loss" in TASKS["regression"].params and "loss" not in TASKS["classification"].params
-    assert "callbacks" not in TASKS["regression"].params  # the service's, never a study file's
+    assert not {"callbacks", "validation_scoring"} & TASKS["regression"].params  # the service's, never a study file's
+    assert TASKS["classification"].metrics == {
+        "val_accuracy": "maximize", "val_loss": "minimize", "val_balanced_accuracy": "maximize",
+        "val_f1_macro": "maximize", "val_roc_auc": "maximize", "val_log_loss": "minimize"}
 
 
 def test_diabetes_is_a_regression_and_everything_else_a_classification_by_default():
@@ -58,7 +61,8 @@ def test_a_csv_study_says_task_regression(tmp_path):
      "objective.metric: a regression study's objective is one of val_r2, val_loss, got 'val_accuracy' "
      "(val_accuracy is for classification; set task: classification)"),
     ({"dataset": "digits", "objective": "val_r2"},
-     "objective.metric: a classification study's objective is one of val_accuracy, val_loss, got 'val_r2' "
+     "objective.metric: a classification study's objective is one of val_accuracy, val_loss, "
+     "val_balanced_accuracy, val_f1_macro, val_roc_auc, val_log_loss, got 'val_r2' "
      "(val_r2 is for regression; set task: regression)"),
     ({"task": "ranking"}, "task: must be one of classification, regression, got 'ranking'"),
     ({"task": ["regression"]}, "task: must be one of classification, regression, got ['regression']"),
@@ -109,7 +113,9 @@ def test_tasks_are_keyed_by_name_and_say_what_each_objective_and_test_score_is_c
     for task in TASKS.values():
         assert isinstance(task, Task) and set(task.objective_words) == set(task.metrics)
         assert task.test_metric in task.test_words and "test_loss" in task.test_words
-    assert TASKS["classification"].objective_words == {"val_accuracy": "accuracy", "val_loss": "log loss"}
+    assert TASKS["classification"].objective_words == {
+        "val_accuracy": "accuracy", "val_loss": "log loss", "val_balanced_accuracy": "balanced accuracy",
+        "val_f1_macro": "macro F1", "val_roc_auc": "ROC AUC", "val_log_loss": "log loss"}
     assert TASKS["regression"].objective_words == {"val_r2": "R^2", "val_loss": "loss"}
     assert (TASKS["classification"].test_metric, TASKS["regression"].test_metric) == ("test_accuracy", "test_r2")
     with pytest.raises(TypeError):
