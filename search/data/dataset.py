@@ -100,18 +100,19 @@ class Dataset:
         return digest.hexdigest()[:16]
 
 
-def load_arrays(name, path=None, task="classification", **columns):
+def load_arrays(name, path=None, task="classification", data=None, **columns):
     """Read a dataset's official train and test rows, unscaled.
 
     Parameters
     ----------
     name : str
-        One of ``DATASETS``: a bundled one (where each is looked for:
-        :mod:`search.data.bundled`), or ``npz`` and ``csv``, a user's own file.
+        One of ``DATASETS``: a bundled one (:mod:`search.data.bundled`), or ``npz``, ``csv``, ``table``: a file.
     path : str or os.PathLike, optional
         A file or folder to read; required for ``npz`` and ``csv``.
     task : {'classification', 'regression'}, default 'classification'
         How a user's file's target is read: labels, or numbers (float64).
+    data : search.data.memory.InMemory, optional
+        A script's rows, read in place of a table or npz file.
     **columns :
         The table dataset's ``target``, ``features``, ``drop`` and ``categorical``.
 
@@ -126,13 +127,14 @@ def load_arrays(name, path=None, task="classification", **columns):
     Raises
     ------
     DataError
-        When the name is unknown, no file is found (the message lists every
-        place looked at), or a file is malformed.
+        When the name is unknown, no file is found (the message lists every place looked at), or a file is malformed.
     """
     name = _canonical_name(name)
     if columns and name != "table":
         raise DataError(f"{', '.join(columns)}: only the table dataset takes {'/'.join(TABLE_OPTIONS)}")
-    if name in BUNDLED:
+    if data is not None:
+        arrays = data.read(task, **columns)
+    elif name in BUNDLED:
         arrays = BUNDLED[name].read(name, path)
     else:
         arrays = load_user_file(name, path, task, **columns)
@@ -140,12 +142,12 @@ def load_arrays(name, path=None, task="classification", **columns):
     return arrays
 
 
-def load_dataset(name, path=None, task="classification", **options):
+def load_dataset(name, path=None, task="classification", data=None, **options):
     """Load a dataset and make scaled train, validation and test splits.
 
     Parameters
     ----------
-    name, path :
+    name, path, data :
         As for ``load_arrays``.
     task : {'classification', 'regression'}, default 'classification'
         A regression reads numeric targets and splits without stratifying.
@@ -166,7 +168,7 @@ def load_dataset(name, path=None, task="classification", **options):
     options = SplitOptions.of(options)
     name = _canonical_name(name)
     splitter = Splitter(options.random_state, name, stratify=_check_task(name, task))
-    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task, **columns)
+    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task, data, **columns)
     if not isinstance(X_train, pd.DataFrame):  # a table's missing cells are the preprocessing's to fill
         check_finite(name, path, X_train=X_train, X_test=X_test)
     X_train, y_train = splitter.sample(X_train, y_train, options.subset)

@@ -92,18 +92,40 @@ def load_table(path, task="classification", **columns):
     X_train, y_train, X_test, y_test, None
         Features as DataFrames; labels or targets as arrays.
     """
-    frame = read_table(path)
+    X, y = table_rows(read_table(path), path, task, **columns)
+    check_two_classes(y, task, f"target column {columns.get('target')!r} of {path}")
+    return (*split_off_test(X, y, path, task == "classification"), None)
+
+
+def table_rows(frame, where, task="classification", **columns):
+    """``X, y`` of a table already read (a file's, or a script's DataFrame): the feature columns and the
+    target values, rows without a target dropped, every named column checked.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    where : str or Path
+        What the rows are, as messages name them (the file).
+    task, **columns :
+        As for :func:`load_table`.
+    """
     X, y = TableColumns(**{key: tuple(value) if isinstance(value, list) else value
-                           for key, value in columns.items()}).select(frame, path)
+                           for key, value in columns.items()}).select(frame, where)
     keep = y.notna().to_numpy()  # a row without a target teaches nothing
     X, y = X[keep].reset_index(drop=True), y[keep].reset_index(drop=True)
     if not len(y):
-        raise DataError(f"target column {y.name!r} of {path} is empty in every row")
+        raise DataError(f"target column {y.name!r} of {where} is empty in every row")
     empty = [name for name in X.columns if X[name].isna().all()]
     if empty:
-        raise DataError(f"column {empty[0]!r} of {path} is empty in every row; drop it with dataset.drop: "
+        raise DataError(f"column {empty[0]!r} of {where} is empty in every row; drop it with dataset.drop: "
                         f"[{empty[0]}]")
-    return (*split_off_test(X, target_values(y, task, path), path, task == "classification"), None)
+    return X, target_values(y, task, where)
+
+
+def check_two_classes(labels, task, where):
+    """A classification's training labels hold at least two classes."""
+    if task == "classification" and len(np.unique(labels)) < 2:
+        raise DataError(f"{where} has one class ({labels[0].item()!r}); a classifier needs at least 2")
 
 
 def target_values(y, task, path):
@@ -120,6 +142,4 @@ def target_values(y, task, path):
         labels = as_labels(y.to_numpy(), where)
     else:
         labels = y.astype(str).to_numpy(dtype=object).astype(str)  # strings and categories, as they are
-    if len(np.unique(labels)) < 2:
-        raise DataError(f"{where} has one class ({labels[0].item()!r}); a classifier needs at least 2")
     return labels
