@@ -86,7 +86,9 @@ def run_study(study, data=None, test_data=None, **options):
         For a keyword it does not take.
     ValueError
         The command line's one-line errors (``StudyFileError``, ``DataError``, ``OptionError``,
-        ``StorageError``, ``TrackingUnreachable``), raised before anything is written.
+        ``StorageError``), raised before anything is written.
+    search.tracking.TrackingError
+        A tracking server that does not answer at the start, or goes away during the study.
     """
     checked, quick, rows = _checked(options, data, test_data)
     prepare(checked.storage_url, checked.tracking_uri)
