@@ -42,13 +42,13 @@ def load_data(spec, rows=None):
 def check_same_data(study, data):
     """A study resumes on the rows it started with: trials scored on other rows would be compared as equals.
 
-    The data's fingerprint (:attr:`search.data.Dataset.fingerprint`) is kept on the study by its first
-    ``run``; a study made before it was kept has none and is not checked.
+    The fingerprint of its rows as read (:attr:`search.data.Dataset.rows_fingerprint`) is kept on the study
+    by its first ``run``; a study made before it was kept has none and is not checked.
     """
     known = study.user_attrs.get(names.DATA_FINGERPRINT)
-    if known is not None and known != data.fingerprint:
+    if known is not None and known != data.rows_fingerprint:
         raise DataError(f"study {study.study_name} was run on other data (fingerprint {known}, now "
-                        f"{data.fingerprint}): give it the rows it started with, or name a new study")
+                        f"{data.rows_fingerprint}): give it the rows it started with, or name a new study")
 
 
 def open_study(spec, storage_url, tracking_uri, create=False):
@@ -232,7 +232,7 @@ def record_start(run, study):
     """What workers and later commands read back: the study file and the runs, on the study; the study's
     settings on the parent run; and a line saying where things are."""
     for key, value in {names.STUDY_FILE: run.spec.text, names.EXPERIMENT_ID: run.experiment,
-                       names.PARENT_RUN_ID: run.parent, names.DATA_FINGERPRINT: run.data.fingerprint}.items():
+                       names.PARENT_RUN_ID: run.parent, names.DATA_FINGERPRINT: run.data.rows_fingerprint}.items():
         study.set_user_attr(key, value)
     tracking.log_batch(run.client, run.parent, params=tracking.params_of(study_params(run)))
     print(f"study {run.spec.name}: storage {describe(run.storage_url)}, "

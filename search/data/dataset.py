@@ -63,6 +63,9 @@ class Dataset:
     preprocessing : sklearn.pipeline.Pipeline
         The steps, fitted on the training rows, that made ``X_*`` from raw rows
         (see :mod:`search.data.preprocessing`).
+    rows_fingerprint : str
+        16 hex digits of SHA-256 over every split's rows as read, before scaling: the same rows give the
+        same digits on any machine (scaled ones may differ in their last bits between BLAS builds).
     """
 
     X_train: np.ndarray = field(repr=False)
@@ -76,6 +79,7 @@ class Dataset:
     X_val_raw: np.ndarray = field(default=None, repr=False)
     X_test_raw: np.ndarray = field(default=None, repr=False)
     preprocessing: object = field(default=None, repr=False)
+    rows_fingerprint: str = field(default=None, repr=False)
 
     @property
     def classes(self):
@@ -88,16 +92,21 @@ class Dataset:
 
         Two studies trained on the same rows, scaled the same way, share it.
         """
-        digest = hashlib.sha256()
-        for array in (self.X_train, self.y_train, self.X_val, self.y_val, self.X_test_raw, self.y_test):
-            if isinstance(array, pd.DataFrame):  # a table's raw rows: its cells' hashes, not object pointers
-                digest.update(repr(list(array.dtypes.items())).encode())
-                array = pd.util.hash_pandas_object(array, index=False).to_numpy()
-            if array is not None:
-                array = np.ascontiguousarray(array)
-                digest.update(f"{array.dtype.str}{array.shape}".encode())
-                digest.update(array.tobytes())
-        return digest.hexdigest()[:16]
+        return digest(self.X_train, self.y_train, self.X_val, self.y_val, self.X_test_raw, self.y_test)
+
+
+def digest(*arrays):
+    """16 hex digits of SHA-256 over arrays (their dtypes, shapes and bytes) and DataFrames (their cells)."""
+    sha = hashlib.sha256()
+    for array in arrays:
+        if isinstance(array, pd.DataFrame):  # a table's raw rows: its cells' hashes, not object pointers
+            sha.update(repr(list(array.dtypes.items())).encode())
+            array = pd.util.hash_pandas_object(array, index=False).to_numpy()
+        if array is not None:
+            array = np.ascontiguousarray(array)
+            sha.update(f"{array.dtype.str}{array.shape}".encode())
+            sha.update(array.tobytes())
+    return sha.hexdigest()[:16]
 
 
 def load_arrays(name, path=None, task="classification", data=None, **columns):
@@ -147,10 +156,8 @@ def load_dataset(name, path=None, task="classification", data=None, **options):
 
     Parameters
     ----------
-    name, path, data :
-        As for ``load_arrays``.
-    task : {'classification', 'regression'}, default 'classification'
-        A regression reads numeric targets and splits without stratifying.
+    name, path, task, data :
+        As for ``load_arrays``; a regression's splits are not stratified.
     **options :
         The fields of :class:`search.data.split.SplitOptions` (``validation_fraction``, ``validation_size``,
         ``subset``, ``test_subset``, ``scaling``, ``random_state``); a table's ``target``, ``features``, ...
@@ -181,7 +188,8 @@ def load_dataset(name, path=None, task="classification", data=None, **options):
     X_train_scaled, X_val_scaled, X_test_scaled = scale(preprocessing, X_train, X_val, X_test)
     return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val_scaled, y_val=y_val,
                    X_test=X_test_scaled, y_test=y_test, name=name, image_shape=image_shape,
-                   X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing)
+                   X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing,
+                   rows_fingerprint=digest(X_train, y_train, X_val, y_val, X_test, y_test))
 
 
 def _preprocessing(X_train, scaling, image_shape, columns):

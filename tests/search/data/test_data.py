@@ -578,6 +578,12 @@ def test_dataset_is_frozen_and_its_repr_is_short():
     assert repr(dataset) == "Dataset(name='digits', image_shape=(8, 8))"
 
 
+def test_the_rows_fingerprint_is_of_the_rows_as_read_whatever_their_scaling():
+    standard, minmax = (load_dataset("digits", scaling=scaling) for scaling in ("standard", "minmax"))
+    assert standard.rows_fingerprint == minmax.rows_fingerprint and standard.fingerprint != minmax.fingerprint
+    assert load_dataset("digits", subset=1000).rows_fingerprint != standard.rows_fingerprint
+
+
 def test_penguins_are_the_packages_csv_as_a_table_with_strings_and_missing_values():
     from palmerpenguins import load_penguins
 
@@ -591,7 +597,8 @@ def test_penguins_are_the_packages_csv_as_a_table_with_strings_and_missing_value
     assert set(y_test) == {"Adelie", "Chinstrap", "Gentoo"}
     data = load_dataset("penguins")
     assert data.X_train.shape[1] == 15  # 5 numbers, 4 missing-value indicators, 3 islands and 3 sexes one-hot
-    assert data.fingerprint == load_dataset("table", data=InMemory(load_penguins()), target="species").fingerprint
+    same = load_dataset("table", data=InMemory(load_penguins()), target="species")
+    assert (data.fingerprint, data.rows_fingerprint) == (same.fingerprint, same.rows_fingerprint)
     with pytest.raises(DataError, match="penguins ships with a package and reads no file"):
         load_arrays("penguins", path="penguins.csv")
 
