@@ -15,13 +15,13 @@ import optuna
 from .trials import progress
 from .reporting import report
 from . import secrets
-from .context import Options
+from .context import OptionError, Options
 from .data import DataError
 from .stores.storage import StorageError
 from .study.file import StudyFileError, load_study
 from .tracking import TrackingError, TrackingUnreachable
 
-USAGE_ERRORS = (StudyFileError, DataError, StorageError, TrackingUnreachable, report.ReportError)
+USAGE_ERRORS = (StudyFileError, DataError, OptionError, StorageError, TrackingUnreachable, report.ReportError)
 
 
 class Parser(argparse.ArgumentParser):
@@ -99,16 +99,23 @@ def options(args):
                    n_trials=args.n_trials, timeout=args.timeout, worker_index=getattr(args, "worker_index", 0))
 
 
-def main(argv=None):
+def prepare(*urls):
+    """What the service prints, set up once per process (the command line's and ``search.run_study``'s):
+    every URL's password masked, one line per trial and per failed trial, MLflow's own lines kept to warnings."""
     secrets.install()  # before anything can print a URL: ours, MLflow's, Optuna's, tracebacks
-    args = parser().parse_args(argv)
-    for url in (args.storage, args.tracking_uri):
+    for url in urls:
         secrets.remember(url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead
     progress.one_line_per_failed_trial()
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     # We log with cloudpickle on purpose (skops refuses custom classes); its caution is not news.
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
+
+
+def main(argv=None):
+    secrets.install()  # before the arguments are parsed: a usage error may quote a URL
+    args = parser().parse_args(argv)
+    prepare(args.storage, args.tracking_uri)
     from . import service
 
     try:

@@ -1,9 +1,20 @@
 """What a study's invocation passes down: its :class:`Options`, and the :class:`StudyRun` made from them."""
 
+import math
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 from .study.stages import StagePlan
 from .study.task import TASKS
+
+
+class OptionError(ValueError):
+    """An option that cannot be used (``search.run_study``'s keywords); the message is one line."""
+
+
+# search.run_study's keyword -> the Options field it sets
+OPTION_KEYWORDS = {"n_trials": "n_trials", "timeout": "timeout", "workers": "workers", "storage": "storage_url",
+                   "tracking_uri": "tracking_uri"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,27 @@ class Options:
     n_trials: int = None
     timeout: float = None
     worker_index: int = 0
+
+    @classmethod
+    def of(cls, **given):
+        """The options of a script's keywords (:data:`OPTION_KEYWORDS`), checked as the command line checks
+        its flags: 0 or None is no limit; a bad value is a one-line :class:`OptionError`."""
+        n_trials, timeout, workers = (given.get(key) for key in ("n_trials", "timeout", "workers"))
+        if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, Integral)
+                                     or n_trials < 0):
+            raise OptionError(f"n_trials must be a positive integer (or 0 or None for no limit), got {n_trials!r}")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, Real)
+                                    or not math.isfinite(timeout) or timeout < 0):
+            raise OptionError(f"timeout must be a positive number of seconds (or 0 or None for no limit), "
+                              f"got {timeout!r}")
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, Integral) or workers < 1):
+            raise OptionError(f"workers must be a positive integer, got {workers!r}")
+        for key in ("storage", "tracking_uri"):
+            if given.get(key) is not None and not isinstance(given[key], str):
+                raise OptionError(f"{key} must be a URL string, got {type(given[key]).__name__}")
+        return cls(storage_url=given.get("storage"), tracking_uri=given.get("tracking_uri"),
+                   workers=int(workers or 1), n_trials=int(n_trials) if n_trials else None,
+                   timeout=float(timeout) if timeout else None)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from estimators import DivergenceError
 from .tracking import names
 from . import tracking
 from .context import Options, StudyRun
-from .data import load_dataset
+from .data import DataError, load_dataset
 from .stores import budget
 from .trials import recovery
 from .trials.background import FIGURES
@@ -33,9 +33,23 @@ from .tracking.datasets import log_datasets
 from .tracking.states import FINISHED, KILLED
 
 
-def load_data(spec):
+def load_data(spec, rows=None):
+    """The study's dataset; with ``rows`` (a :class:`search.data.memory.InMemory`), a script's rows in place of
+    its file."""
     options = {k: v for k, v in spec.dataset.items() if k != "name"}
-    return load_dataset(spec.dataset["name"], task=spec.task, **options)
+    return load_dataset(spec.dataset["name"], task=spec.task, data=rows, **options)
+
+
+def check_same_data(study, data):
+    """A study resumes on the rows it started with: trials scored on other rows would be compared as equals.
+
+    The fingerprint of its rows as read (:attr:`search.data.Dataset.rows_fingerprint`) is kept on the study
+    by its first ``run``; a study made before it was kept has none and is not checked.
+    """
+    known = study.user_attrs.get(names.DATA_FINGERPRINT)
+    if known is not None and known != data.rows_fingerprint:
+        raise DataError(f"study {study.study_name} was run on other data (fingerprint {known}, now "
+                        f"{data.rows_fingerprint}): give it the rows it started with, or name a new study")
 
 
 def open_study(spec, storage_url, tracking_uri, create=False):
@@ -157,7 +171,7 @@ def study_file_of(study_name, storage_url):
                        "'python -m search run'; run that first")
 
 
-def run(spec, options=None):
+def run(spec, options=None, rows=None):
     """Create or resume the study, run its trials, summarise, refit and register the best.
 
     Everything that can be checked is checked before anything is written: the
@@ -168,6 +182,8 @@ def run(spec, options=None):
     spec : search.study.file.StudySpec
     options : search.context.Options, default None
         The stores, workers, trial count and timeout asked for; None: the defaults.
+    rows : search.data.memory.InMemory, default None
+        A script's rows in place of the study's dataset file (``search.run_study``).
 
     Returns
     -------
@@ -176,7 +192,7 @@ def run(spec, options=None):
         (the last two absent when no trial completed).
     """
     options = options or Options()
-    run, study = start(spec, options)
+    run, study = start(spec, options, rows)
     try:  # from the parent run's start, Ctrl-C ends it (and its trials' runs) as KILLED
         record_start(run, study)
         with sigterm_as_interrupt():
@@ -195,20 +211,21 @@ def run(spec, options=None):
     return result
 
 
-def start(spec, options):
+def start(spec, options, rows=None):
     """Check the stores and the data, then open the study and this invocation's parent run; the StudyRun and
     the study."""
     import mlflow
 
     tracking_uri = tracking.resolve_uri(options.tracking_uri)
     storage_url = resolve_storage(options.storage_url, tracking_uri)
-    data = load_data(spec)
+    data = load_data(spec, rows)
     check_stores(storage_url, tracking_uri)
     client = tracking.connect(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     experiment = tracking.experiment_id(client, spec.name)
     tracking.mark_experiment(client, experiment, spec, TASKS[spec.task])
     study = open_study(spec, storage_url, tracking_uri, create=True)
+    check_same_data(study, data)
     recovery.close_dead_parents(client, experiment, spec.name)
     parent = tracking.start_parent_run(client, experiment, spec.name, {
         names.STUDY: spec.name, names.STUDY_FILE: str(spec.path), "storage": describe(storage_url),
@@ -220,7 +237,7 @@ def record_start(run, study):
     """What workers and later commands read back: the study file and the runs, on the study; the study's
     settings on the parent run; and a line saying where things are."""
     for key, value in {names.STUDY_FILE: run.spec.text, names.EXPERIMENT_ID: run.experiment,
-                       names.PARENT_RUN_ID: run.parent}.items():
+                       names.PARENT_RUN_ID: run.parent, names.DATA_FINGERPRINT: run.data.rows_fingerprint}.items():
         study.set_user_attr(key, value)
     tracking.log_batch(run.client, run.parent, params=tracking.params_of(study_params(run)))
     log_datasets(run, run.parent)

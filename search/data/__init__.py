@@ -4,8 +4,9 @@ What lives where:
 
 - :mod:`.dataset`: ``Dataset``, ``load_arrays`` and ``load_dataset``; ``DATASETS``
   and each dataset's task (``default_task``, ``fixed_task``).
-- :mod:`.bundled`: the datasets known by name (digits, diabetes, MNIST,
+- :mod:`.bundled`: the datasets known by name (digits, diabetes, penguins, MNIST,
   Fashion-MNIST, CIFAR-10), where each is looked for, and the OpenML cache fallback.
+- :mod:`.memory`: a script's rows in memory (``search.run_study``), read as the table and npz files are.
 - :mod:`.formats`: readers of .npz, IDX and CIFAR-10 batch files, and
   ``USER_FORMATS``, the reader of a user's own file by dataset name.
 - :mod:`.csvfile`: the csv reader (pandas).

@@ -1,8 +1,12 @@
-"""The datasets that come with a name: scikit-learn's digits and diabetes, MNIST, Fashion-MNIST, CIFAR-10.
+"""The datasets that come with a name: scikit-learn's digits and diabetes, the Palmer penguins, MNIST,
+Fashion-MNIST, CIFAR-10.
 
 ``BUNDLED`` maps each name to its reader and its task. digits and diabetes
 ship with scikit-learn, each split 75/25 with ``random_state=0`` (digits
-stratified). ``mnist``, ``fashion_mnist`` and ``cifar10`` are found at, in
+stratified). ``penguins`` is the CSV that the ``palmerpenguins`` package
+ships (344 penguins, 3 species; the strings ``island`` and ``sex``, and
+missing values), read as the table dataset reads a file, with ``species``
+as its target and a stratified 20% test split. ``mnist``, ``fashion_mnist`` and ``cifar10`` are found at, in
 order: the ``path`` given; the environment variable ``MNIST_PATH`` /
 ``FASHION_MNIST_PATH`` / ``CIFAR10_PATH``; conventional names under
 ``$DATA_DIR`` (e.g. ``$DATA_DIR/mnist.npz`` or ``$DATA_DIR/mnist/``); for
@@ -23,6 +27,8 @@ from sklearn.model_selection import train_test_split
 
 from .checks import DataError, as_labels, image_rows, one_line
 from .formats import CIFAR_HINT, MNIST_HINT, load_cifar_folder, load_idx_folder, load_split_npz
+from .split import split_off_test
+from .table import TableColumns, table_rows
 
 # The folder holding ``search/``; ``../shared/data`` is looked for next to it.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENML_TEST_ROWS = 10_000
 DIGITS_TEST_FRACTION = 0.25
 DIABETES_TEST_FRACTION = 0.25
+PENGUINS_TARGET = "species"
 
 
 @dataclass(frozen=True)
@@ -88,11 +95,22 @@ def _load_diabetes():
     return X_train, y_train, X_test, y_test, None
 
 
+def _load_penguins():
+    """The Palmer penguins as the ``palmerpenguins`` package ships them, a table with target ``species``."""
+    try:
+        from palmerpenguins import load_penguins
+    except ImportError:
+        raise DataError("penguins comes with the palmerpenguins package: pip install palmerpenguins") from None
+    X, y, _ = table_rows(load_penguins(), "penguins (palmerpenguins)", "classification",
+                         TableColumns(target=PENGUINS_TARGET))
+    return (*split_off_test(X, y, "penguins"), None)
+
+
 def _shipped(load):
-    """A reader of a dataset that ships with scikit-learn: ``load()``, refusing a path."""
+    """A reader of a dataset that ships with a package: ``load()``, refusing a path."""
     def read(name, path):
         if path is not None:
-            raise DataError(f"{name} ships with scikit-learn and reads no file; drop path="
+            raise DataError(f"{name} ships with a package and reads no file; drop path="
                             f"{str(path)!r} or choose the npz or csv dataset")
         return load()
     return read
@@ -211,5 +229,6 @@ class Bundled:
 BUNDLED = {
     "digits": Bundled("classification", _shipped(_load_digits)),
     "diabetes": Bundled("regression", _shipped(_load_diabetes)),
+    "penguins": Bundled("classification", _shipped(_load_penguins)),
     **{name: Bundled("classification", _load_image_dataset) for name in IMAGE_SOURCES},
 }

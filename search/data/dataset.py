@@ -72,6 +72,9 @@ class Dataset:
     X_train_raw : ndarray or DataFrame or None
         With folds, the training rows as read: a fold's raw validation rows, for
         its figures of images; else None.
+    rows_fingerprint : str
+        16 hex digits of SHA-256 over every split's rows as read, before scaling: the same rows give the
+        same digits on any machine (scaled ones may differ in their last bits between BLAS builds).
     """
 
     X_train: np.ndarray = field(repr=False)
@@ -87,6 +90,7 @@ class Dataset:
     preprocessing: object = field(default=None, repr=False)
     folds: tuple = field(default=(), repr=False)
     X_train_raw: np.ndarray = field(default=None, repr=False)
+    rows_fingerprint: str = field(default=None, repr=False)
 
     @property
     def classes(self):
@@ -112,30 +116,36 @@ class Dataset:
 
         Two studies trained on the same rows, scaled the same way, share it.
         """
-        digest = hashlib.sha256()
-        for array in (self.X_train, self.y_train, self.X_val, self.y_val, self.X_test_raw, self.y_test):
-            if isinstance(array, pd.DataFrame):  # a table's raw rows: its cells' hashes, not object pointers
-                digest.update(repr(list(array.dtypes.items())).encode())
-                array = pd.util.hash_pandas_object(array, index=False).to_numpy()
-            if array is not None:
-                array = np.ascontiguousarray(array)
-                digest.update(f"{array.dtype.str}{array.shape}".encode())
-                digest.update(array.tobytes())
-        return digest.hexdigest()[:16]
+        return digest(self.X_train, self.y_train, self.X_val, self.y_val, self.X_test_raw, self.y_test)
 
 
-def load_arrays(name, path=None, task="classification", **columns):
+def digest(*arrays):
+    """16 hex digits of SHA-256 over arrays (their dtypes, shapes and bytes) and DataFrames (their cells)."""
+    sha = hashlib.sha256()
+    for array in arrays:
+        if isinstance(array, pd.DataFrame):  # a table's raw rows: its cells' hashes, not object pointers
+            sha.update(repr(list(array.dtypes.items())).encode())
+            array = pd.util.hash_pandas_object(array, index=False).to_numpy()
+        if array is not None:
+            array = np.ascontiguousarray(array)
+            sha.update(f"{array.dtype.str}{array.shape}".encode())
+            sha.update(array.tobytes())
+    return sha.hexdigest()[:16]
+
+
+def load_arrays(name, path=None, task="classification", data=None, **columns):
     """Read a dataset's official train and test rows, unscaled.
 
     Parameters
     ----------
     name : str
-        One of ``DATASETS``: a bundled one (where each is looked for:
-        :mod:`search.data.bundled`), or ``npz`` and ``csv``, a user's own file.
+        One of ``DATASETS``: a bundled one (:mod:`search.data.bundled`), or ``npz``, ``csv``, ``table``: a file.
     path : str or os.PathLike, optional
         A file or folder to read; required for ``npz`` and ``csv``.
     task : {'classification', 'regression'}, default 'classification'
         How a user's file's target is read: labels, or numbers (float64).
+    data : search.data.memory.InMemory, optional
+        A script's rows, read in place of a table or npz file.
     **columns :
         The table dataset's ``target``, ``features``, ``drop`` and ``categorical``.
 
@@ -150,13 +160,14 @@ def load_arrays(name, path=None, task="classification", **columns):
     Raises
     ------
     DataError
-        When the name is unknown, no file is found (the message lists every
-        place looked at), or a file is malformed.
+        When the name is unknown, no file is found (the message lists every place looked at), or a file is malformed.
     """
     name = _canonical_name(name)
     if columns and name != "table":
         raise DataError(f"{', '.join(columns)}: only the table dataset takes {'/'.join(TABLE_OPTIONS)}")
-    if name in BUNDLED:
+    if data is not None:
+        arrays = data.read(task, **columns)
+    elif name in BUNDLED:
         arrays = BUNDLED[name].read(name, path)
     else:
         arrays = load_user_file(name, path, task, **columns)
@@ -164,15 +175,13 @@ def load_arrays(name, path=None, task="classification", **columns):
     return arrays
 
 
-def load_dataset(name, path=None, task="classification", **options):
+def load_dataset(name, path=None, task="classification", data=None, **options):
     """Load a dataset and make scaled train, validation and test splits.
 
     Parameters
     ----------
-    name, path :
-        As for ``load_arrays``.
-    task : {'classification', 'regression'}, default 'classification'
-        A regression reads numeric targets and splits without stratifying.
+    name, path, task, data :
+        As for ``load_arrays``; a regression's splits are not stratified.
     **options :
         The fields of :class:`search.data.split.SplitOptions` (``validation_fraction``, ``validation_size``,
         ``subset``, ``test_subset``, ``scaling``, ``random_state``); a table's ``target``, ``features``, ...;
@@ -192,7 +201,7 @@ def load_dataset(name, path=None, task="classification", **options):
     name = _canonical_name(name)
     held = HeldOut.of(held, name, given)
     splitter = Splitter(options.random_state, name, stratify=_check_task(name, task))
-    X_train, y_train, X_val, y_val, X_test, y_test, image_shape = _read(name, path, task, held, columns)
+    X_train, y_train, X_val, y_val, X_test, y_test, image_shape = _read((name, path, data), task, held, columns)
     X_train, y_train = splitter.sample(X_train, y_train, options.subset)
     X_test, y_test = splitter.sample(X_test, y_test, options.test_subset)
     X_train, y_train, X_val, y_val, folds = _validation(splitter, options, held, (X_train, y_train), (X_val, y_val))
@@ -203,7 +212,8 @@ def load_dataset(name, path=None, task="classification", **options):
     return Dataset(X_train=X_train_scaled, y_train=y_train, X_val=X_val_scaled, y_val=y_val,
                    X_test=X_test_scaled, y_test=y_test, name=name, image_shape=image_shape,
                    X_val_raw=X_val, X_test_raw=X_test, preprocessing=preprocessing, folds=folds,
-                   X_train_raw=X_train if folds else None)
+                   X_train_raw=X_train if folds else None,
+                   rows_fingerprint=digest(X_train, y_train, X_val, y_val, X_test, y_test))
 
 
 def _validation(splitter, options, held, train, val):
@@ -216,18 +226,23 @@ def _validation(splitter, options, held, train, val):
     return X_train, y_train, X_val, y_val, splitter.folds(y_train, held.folds) if held.folds else ()
 
 
-def _read(name, path, task, held, columns):
-    """Every split as read: ``X_train, y_train, X_val, y_val, X_test, y_test, image_shape``.
+def _read(source, task, held, columns):
+    """Every split as read from ``source``, ``(name, path, data)``: ``X_train, y_train, X_val, y_val, X_test,
+    y_test, image_shape``.
 
     ``X_val`` and ``y_val`` are None unless the data names its own validation rows (a file, a column, an npz's
     ``x_val``); when None, ``load_dataset`` holds validation rows out of the training rows, or makes folds.
     """
+    name, path, data = source
     if name == "table" and held.reads_table:
+        if data is not None:
+            raise DataError("a study's validation or test rows from a file, a column or a fraction need its "
+                            "table as a file: give dataset.path, or pass test_data= in memory")
         if path is None or not Path(path).is_file():
             load_user_file(name, path)  # the reader's own message for a missing file
         return (*load_table_held_out(Path(path), task, held, columns), None)
-    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task, **columns)
-    X_val, y_val = npz_validation(Path(path), task) if name == "npz" else (None, None)
+    X_train, y_train, X_test, y_test, image_shape = load_arrays(name, path, task, data, **columns)
+    X_val, y_val = npz_validation(Path(path), task) if name == "npz" and data is None else (None, None)
     if X_val is not None and held.validation is not None:
         raise DataError(f"{path} holds x_val and y_val, its own validation rows; take out validation: "
                         f"{held.validation}, or the arrays")

@@ -101,26 +101,32 @@ def load_table(path, task="classification", **columns):
     return (*split_off_test(X, y, path, task == "classification"), None)
 
 
-def table_rows(frame, path, task, columns, training=True):
-    """``X, y, kept`` of a read table: its features, its target's values and which of the frame's rows they are.
+def table_rows(frame, where, task, columns, training=True):
+    """``X, y, kept`` of a read table (a file's, or a script's DataFrame): its features, its target's values
+    and which of the frame's rows they are; ``where`` names the rows in messages (the file).
 
-    A row without a target teaches nothing and is left out. The training file's columns must have a value
-    somewhere and its target two classes; a validation or test file's (``training=False``) need not.
+    A row without a target teaches nothing and is left out. The training rows' columns must have a value
+    somewhere and their target two classes; a validation or test file's (``training=False``) need not.
     """
-    X, y = columns.select(frame, path)
+    X, y = columns.select(frame, where)
     kept = y.notna().to_numpy()
     X, y = X[kept].reset_index(drop=True), y[kept].reset_index(drop=True)
     if not len(y):
-        raise DataError(f"target column {y.name!r} of {path} is empty in every row")
+        raise DataError(f"target column {y.name!r} of {where} is empty in every row")
     empty = [name for name in X.columns if X[name].isna().all()]
     if empty and training:
-        raise DataError(f"column {empty[0]!r} of {path} is empty in every row; drop it with dataset.drop: "
+        raise DataError(f"column {empty[0]!r} of {where} is empty in every row; drop it with dataset.drop: "
                         f"[{empty[0]}]")
-    y = target_values(y, task, path)
-    if training and task != "regression" and len(np.unique(y)) < 2:
-        raise DataError(f"target column {columns.target!r} of {path} has one class ({y[0].item()!r}); "
-                        "a classifier needs at least 2")
+    y = target_values(y, task, where)
+    if training:
+        check_two_classes(y, task, f"target column {columns.target!r} of {where}")
     return X, y, kept
+
+
+def check_two_classes(labels, task, where):
+    """A classification's training labels hold at least two classes."""
+    if task == "classification" and len(np.unique(labels)) < 2:
+        raise DataError(f"{where} has one class ({labels[0].item()!r}); a classifier needs at least 2")
 
 
 def target_values(y, task, path):

@@ -119,7 +119,7 @@ def load_study(path=None, overrides=None, text=None, quick=False):
         One line naming the file and the key.
     """
     path = Path(path)
-    text, raw = _read(path, text)
+    text, raw = read_study(path, text)
     merged = {**raw, **(overrides or {})}
     if quick:
         merged.update(quick_overrides({"name": path.stem, **merged}))
@@ -131,8 +131,8 @@ def load_study(path=None, overrides=None, text=None, quick=False):
     return spec
 
 
-def _read(path, text):
-    """The file's text (``text`` when given) and its YAML mapping; a StudyFileError when it has none."""
+def read_study(path, text=None):
+    """The file's text (``text`` when given) and its YAML mapping, unchecked; a StudyFileError when it has none."""
     try:
         text = path.read_text() if text is None else text
         raw = yaml.safe_load(text)

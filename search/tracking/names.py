@@ -20,6 +20,7 @@ RANGES = "ranges"  # the ranges its stage searched, as text
 STUDY_FILE = "study_file"  # the study file's text, for workers (its path: the parent run's tag)
 EXPERIMENT_ID = "experiment_id"
 PARENT_RUN_ID = "parent_run_id"  # the current invocation's parent run (also a model version's tag)
+DATA_FINGERPRINT = "data_fingerprint"  # a study's rows as read (Dataset.rows_fingerprint); a version's scaled ones
 
 # ---------------------------------------------------------------- MLflow run tags
 

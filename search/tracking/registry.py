@@ -11,10 +11,10 @@ import json
 
 from mlflow.exceptions import MlflowException
 
-from .names import PARENT_RUN_ID, STUDY
+from .names import DATA_FINGERPRINT, PARENT_RUN_ID, STUDY
 
 # Tags that identify a candidate: equal tags, same model.
-IDENTITY_TAGS = (STUDY, "trial", "data_fingerprint", "config")
+IDENTITY_TAGS = (STUDY, "trial", DATA_FINGERPRINT, "config")
 
 
 def config_digest(params, seed):
@@ -63,7 +63,7 @@ def version_tags(spec, best, run_id, data, params):
     """What tells the champion candidate of trial ``best`` apart from other versions
     (:data:`IDENTITY_TAGS`) and ranks it (``objective``, ``objective_value``)."""
     return {STUDY: spec.name, "trial": best.number, PARENT_RUN_ID: run_id,
-            "data_fingerprint": data.fingerprint, "config": config_digest(params, spec.seeds[0]),
+            DATA_FINGERPRINT: data.fingerprint, "config": config_digest(params, spec.seeds[0]),
             "objective": spec.metric, "objective_value": f"{best.value:.6f}"}
 
 

@@ -7,8 +7,10 @@ work, by taking one BLAS thread from training.
 
 import multiprocessing
 import os
+import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
@@ -46,7 +48,8 @@ class FigureWriter:
             context = multiprocessing.get_context("spawn")  # no forked BLAS or MLflow state
             self._executor = ProcessPoolExecutor(1, mp_context=context, initializer=lifeline.watch_parent,
                                                  initargs=(os.getpid(),))
-        with lifeline.no_interrupt():  # the process starts here: Ctrl-C must not reach it mid-start
+        # the process starts here: Ctrl-C must not reach it mid-start, nor may it run a script's top level
+        with lifeline.no_interrupt(), _script_left_alone():
             self._pending.append(self._executor.submit(draw_and_log, tracking_uri, run_id, payload))
 
     def wait(self):
@@ -59,6 +62,29 @@ class FigureWriter:
 
 
 FIGURES = FigureWriter()
+
+
+@contextmanager
+def _script_left_alone():
+    """Within it, a spawned process does not run the main script again.
+
+    Python's spawn runs ``python script.py``'s top level again in the child,
+    as ``__mp_main__``: a script calling ``search.run_study`` without ``if
+    __name__ == "__main__":`` would run its study a second time there. The
+    figure process needs nothing of it (it imports ``search`` only), so the
+    script's path is hidden while the process starts, as in a notebook, which
+    has none. ``python -m search`` (a module, imported by name) is left as it is.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(getattr(main, "__spec__", None), "name", None):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 class CoreSharing:

@@ -137,10 +137,10 @@ def stores(tmp_path_factory):
     folder = tmp_path_factory.mktemp("studies")
     loaded, load = {}, service.load_data
 
-    def load_once(spec):  # the same MNIST subset for every quick study: read it once
+    def load_once(spec, rows=None):  # the same MNIST subset for every quick study: read it once
         key = yaml.safe_dump(spec.dataset)
         if key not in loaded:
-            loaded[key] = load(spec)
+            loaded[key] = load(spec, rows)
         return loaded[key]
 
     with pytest.MonkeyPatch.context() as patch:

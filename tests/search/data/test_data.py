@@ -578,6 +578,31 @@ def test_dataset_is_frozen_and_its_repr_is_short():
     assert repr(dataset) == "Dataset(name='digits', image_shape=(8, 8))"
 
 
+def test_the_rows_fingerprint_is_of_the_rows_as_read_whatever_their_scaling():
+    standard, minmax = (load_dataset("digits", scaling=scaling) for scaling in ("standard", "minmax"))
+    assert standard.rows_fingerprint == minmax.rows_fingerprint and standard.fingerprint != minmax.fingerprint
+    assert load_dataset("digits", subset=1000).rows_fingerprint != standard.rows_fingerprint
+
+
+def test_penguins_are_the_packages_csv_as_a_table_with_strings_and_missing_values():
+    from palmerpenguins import load_penguins
+
+    from search.data.memory import InMemory
+
+    X_train, y_train, X_test, y_test, image_shape = load_arrays("penguins")
+    assert len(X_train) + len(X_test) == len(load_penguins()) == 344 and len(X_test) == 69 and image_shape is None
+    assert list(X_train) == ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex",
+                             "year"]
+    assert X_train["sex"].isna().any() and X_train["bill_length_mm"].isna().any()  # missing cells stay missing
+    assert set(y_test) == {"Adelie", "Chinstrap", "Gentoo"}
+    data = load_dataset("penguins")
+    assert data.X_train.shape[1] == 15  # 5 numbers, 4 missing-value indicators, 3 islands and 3 sexes one-hot
+    same = load_dataset("table", data=InMemory(load_penguins()), target="species")
+    assert (data.fingerprint, data.rows_fingerprint) == (same.fingerprint, same.rows_fingerprint)
+    with pytest.raises(DataError, match="penguins ships with a package and reads no file"):
+        load_arrays("penguins", path="penguins.csv")
+
+
 # ----------------------------------------------------------------------------
 # Regression: diabetes and numeric targets
 # ----------------------------------------------------------------------------

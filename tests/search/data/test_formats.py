@@ -8,10 +8,11 @@ from search.data import bundled, formats
 
 
 def test_datasets_are_the_bundled_ones_then_the_user_formats():
-    assert DATASETS == ("digits", "diabetes", "mnist", "fashion_mnist", "cifar10", "npz", "csv", "table")
+    assert DATASETS == ("digits", "diabetes", "penguins", "mnist", "fashion_mnist", "cifar10", "npz", "csv", "table")
     assert DATASETS == (*bundled.BUNDLED, *formats.USER_FORMATS) and USER_DATASETS == ("npz", "csv", "table")
     assert [fixed_task(name) for name in DATASETS] == [
-        "classification", "regression", "classification", "classification", "classification", None, None, None]
+        "classification", "regression", "classification", "classification", "classification", "classification",
+        None, None, None]
 
 
 def test_a_user_file_is_read_by_its_registered_reader(tmp_path, monkeypatch):

@@ -108,11 +108,11 @@ def test_the_sklearn_flavor_is_the_whole_pipeline_with_probabilities(champion):
 def test_the_model_carries_a_signature_and_a_raw_input_example(champion, tmp_path):
     mlflow.set_tracking_uri(champion.uri)
     info = mlflow.models.get_model_info("models:/digits-mlp@champion")
-    assert len(info.signature.inputs.inputs) == 64
+    assert info.signature.inputs is None and info.metadata["input"].startswith("8x8 images")  # any dtype, any shape
     folder = Path(mlflow.artifacts.download_artifacts("models:/digits-mlp@champion", dst_path=str(tmp_path)))
     example = json.loads((folder / "serving_input_example.json").read_text())
-    rows = np.array(example["inputs"])
-    assert rows.shape == (5, 64) and rows.dtype.kind == "i" and rows.max() <= 16  # raw digits
+    images = np.array(example["inputs"])
+    assert images.shape == (5, 8, 8) and images.dtype.kind == "i" and images.max() <= 16  # raw digits
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from search.tracking import mark_experiment, names, ui_link
 # Where each name is stored (a name may be stored in several places: FAIL_REASON is a trial's
 # attribute and its run's tag). A new name must be placed here, so that these tests check it.
 TRIAL_ATTRS = ["FAIL_REASON", "MLFLOW_RUN_ID", "WORKER", "STAGE", "RANGES"]
-STUDY_ATTRS = ["STUDY_FILE", "EXPERIMENT_ID", "PARENT_RUN_ID"]
+STUDY_ATTRS = ["STUDY_FILE", "EXPERIMENT_ID", "PARENT_RUN_ID", "DATA_FINGERPRINT"]
 RUN_TAGS = ["STUDY", "PARENT_RUN", "NOTE", "OPTUNA_STATE", "PRUNE_REASON", "CHAMPION_SOURCE",
             "REGISTERED_VERSION", "LAUNCHER_RUN_ID", "STUDY_PARENT_RUN_ID", "STUDY_EXPERIMENT_ID",
             "FAIL_REASON", "WORKER", "STUDY_FILE"]

@@ -94,3 +94,26 @@ def test_each_tasks_trial_figures_are_drawn_and_logged_under_plots(monkeypatch, 
     monkeypatch.setattr(tracking, "MlflowClient", LoggedFigures)
     draw_and_log("sqlite:///mlflow.db", f"run-{task}", TASKS[task].trial_payload(model, data, "trial 0"))
     assert LoggedFigures.logged[f"run-{task}"] == ("sqlite:///mlflow.db", "plots", figures)
+
+
+def test_a_spawned_process_does_not_run_a_script_again(monkeypatch):
+    """A script's path is hidden while the figure process starts (spawn would run its top level again, and a
+    study with it); a module run by name (python -m search) is imported by name and left as it is."""
+    import sys
+    import types
+    from importlib.machinery import ModuleSpec
+
+    from search.trials.background import _script_left_alone
+
+    script = types.ModuleType("__main__")
+    script.__file__, script.__spec__ = "/home/me/study.py", None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    with _script_left_alone():
+        assert not hasattr(script, "__file__")
+    assert script.__file__ == "/home/me/study.py"
+
+    module = types.ModuleType("__main__")
+    module.__file__, module.__spec__ = "/repo/search/__main__.py", ModuleSpec("search.__main__", None)
+    monkeypatch.setitem(sys.modules, "__main__", module)
+    with _script_left_alone():
+        assert module.__file__ == "/repo/search/__main__.py"
