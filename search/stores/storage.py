@@ -59,11 +59,7 @@ def check_url(url):
             raise StorageError(f"storage {describe(url)}: {problem}")
         return url
     if proxy.is_proxy(url):
-        try:
-            proxy.describe_proxy(url)  # answers, and is ours
-        except proxy.ProxyError as error:
-            raise StorageError(f"storage {describe(str(error))}") from None
-        return url
+        return _check_proxy(url)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in RDB_SCHEMES:
         raise StorageError(f"storage {describe(url)}: unknown scheme {scheme!r} (use sqlite:///file.db, "
@@ -86,6 +82,14 @@ def check_url(url):
             engine.dispose()
     except Exception as error:
         raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
+    return url
+
+
+def _check_proxy(url):
+    try:
+        proxy.describe_proxy(url)  # answers, and is ours
+    except proxy.ProxyError as error:
+        raise StorageError(f"storage {describe(str(error))}") from None
     return url
 
 
