@@ -19,7 +19,7 @@ queues them. What it measures is thus the storage:
 - stale: trials failed because their heartbeat looked stopped. No worker dies
   here, so any is a live trial wrongly failed: it must be 0;
 - errors: trials or workers that failed on a storage error (a worker that
-  cannot connect, PostgreSQL's ``max_connections``);
+  cannot connect: PostgreSQL's ``max_connections``, 100 by default);
 - RSS: the workers' peak resident memory, summed, and the proxy's.
 
 The workers import ``search.stores`` alone (not the package's scikit-learn), so
@@ -67,13 +67,13 @@ def worker(url, index):
     from search.stores.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    result = {"latencies": [], "empty": 0, "errors": []}
+    result = {"latencies": [], "empty": 0, "errors": [], "opened": True}
     try:
         study = optuna.load_study(study_name="bench", storage=open_storage(url, queue_only=True),
                                   sampler=optuna.samplers.RandomSampler(seed=index))
     except Exception as error:
-        result["errors"].append(f"open: {type(error).__name__}: {str(error)[:200]}")
-        study = None
+        result["errors"].append(f"open: {type(error).__name__}: {str(error)[:300]}")
+        result["opened"], study = False, None
     print("ready", flush=True)
     end = float(sys.stdin.readline().split()[1])
     while study is not None and time.time() < end:
@@ -179,6 +179,7 @@ def row(kind, workers, seconds, results, states, startup, proxy_rss):
     return {"storage": kind, "workers": workers, "trials_per_min": len(latencies) / seconds * 60,
             "p50_ms": 1000 * quantiles[9], "p95_ms": 1000 * quantiles[18], "stale": states.count("FAIL"),
             "errors": len(errors), "first_error": errors[0] if errors else "",
+            "opened": sum(r["opened"] for r in results),
             "empty": sum(r["empty"] for r in results), "startup_s": startup,
             "workers_rss_mb": sum(r["rss_mb"] for r in results), "proxy_rss_mb": proxy_rss}
 
@@ -203,11 +204,12 @@ def header(args):
 
 
 def print_row(r):
-    print(f"| {r['storage']} | {r['workers']} | {r['trials_per_min']:.0f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} "
+    ran = f" ({r['opened']} opened the storage)" if r["opened"] < r["workers"] else ""
+    print(f"| {r['storage']} | {r['workers']}{ran} | {r['trials_per_min']:.0f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} "
           f"| {r['stale']} | {r['errors']} | {r['startup_s']:.0f} | {r['workers_rss_mb'] / 1024:.1f} GiB "
           f"| {r['proxy_rss_mb']:.0f} MB |", flush=True)
     if r["first_error"]:
-        print(f"|   | first error: {r['first_error'][:150]} |", flush=True)
+        print(f"|   | first error: {r['first_error'][-160:]} |", flush=True)
 
 
 def main(argv=None):

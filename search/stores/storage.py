@@ -201,7 +201,14 @@ def _rdb_storage(url, rdb, heartbeat):
                     else nullcontext():
                 return rdb(url, **heartbeat)
     except Exception as error:
-        raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(error)}") from None
+        raise StorageError(f"storage {describe(url)} cannot be opened: {_reason(_first_cause(error))}") from None
+
+
+def _first_cause(error):
+    """The error under Optuna's: its 'An exception is raised during the commit' hides "too many clients"."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error
 
 
 def _journal_storage(url, queue_only):

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 
 import optuna
@@ -16,7 +17,7 @@ from optuna.trial import TrialState
 
 from search.cli import main
 from search.stores import proxy
-from search.stores.budget import BudgetSpent, fill
+from search.stores.budget import BudgetSpent, Share, fill
 from search.stores.locks import study_lock
 from search.stores.storage import StorageError, check_url, describe, open_storage, proxied_storage
 from tests.conftest import REPO, free_port, postgres_url, tiny_study_text
@@ -113,6 +114,31 @@ def test_the_study_lock_has_one_holder_through_the_proxy(served):
         assert next(other._hold(str(study._study_id).encode())) == proxy.BUSY
     with other.study_lock(study._study_id):  # waits for the release, however long the proxy takes
         pass
+
+
+def test_workers_that_queue_their_own_trials_through_the_proxy_meet_the_budget_exactly(served):
+    optuna.create_study(study_name="b", storage=open_storage(served))
+    ran = []
+
+    def join():  # what 'python -m search worker' does, each with a connection of its own
+        study = optuna.load_study(study_name="b", storage=open_storage(served, queue_only=True))
+        share = Share(total=12)
+        while share.ready(study):
+            try:
+                trial = study.ask()
+            except BudgetSpent:
+                continue  # another worker took the queued one
+            share.took()
+            study.tell(trial, 1.0)
+            ran.append(trial.number)
+
+    workers = [threading.Thread(target=join) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    trials = optuna.load_study(study_name="b", storage=open_storage(served)).get_trials(deepcopy=False)
+    assert sorted(ran) == list(range(12)) and [t.state for t in trials] == [TrialState.COMPLETE] * 12
 
 
 @pytest.fixture
