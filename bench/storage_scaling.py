@@ -16,6 +16,8 @@ queues them. What it measures is thus the storage:
 - trials/min: trials finished in the window, by all workers;
 - p50 and p95 of one trial's storage time: ``study.optimize(n_trials=1)`` of
   the empty objective (stale check, take, parameter, heartbeat, result);
+- longest heartbeat gap: the most time between two heartbeats of a live trial
+  (or its last one and its end), the margin against the grace period;
 - stale: trials failed because their heartbeat looked stopped. No worker dies
   here, so any is a live trial wrongly failed: it must be 0;
 - errors: trials or workers that failed on a storage error (a worker that
@@ -67,20 +69,27 @@ def worker(url, index):
     from search.stores.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    result = {"latencies": [], "empty": 0, "errors": [], "opened": True}
+    result = {"latencies": [], "empty": 0, "errors": [], "opened": True, "gap": 0.0}
     try:
         study = optuna.load_study(study_name="bench", storage=open_storage(url, queue_only=True),
                                   sampler=optuna.samplers.RandomSampler(seed=index))
     except Exception as error:
         result["errors"].append(f"open: {type(error).__name__}: {str(error)[:300]}")
         result["opened"], study = False, None
+    beats = heartbeats(study) if study is not None else []
     print("ready", flush=True)
-    end = float(sys.stdin.readline().split()[1])
+    line = sys.stdin.readline()
+    if not line:
+        return  # the bench was stopped
+    end = float(line.split()[1])
     while study is not None and time.time() < end:
         start = time.perf_counter()
+        beats.clear()
         try:
             study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
             result["latencies"].append(time.perf_counter() - start)
+            ends = beats + [time.perf_counter()]  # the trial's heartbeats, then its end
+            result["gap"] = max([result["gap"]] + [b - a for a, b in zip(ends, ends[1:])])
         except BudgetSpent:
             result["empty"] += 1  # the queue ran dry for a moment
             time.sleep(TOP_UP_SECONDS)
@@ -88,6 +97,19 @@ def worker(url, index):
             result["errors"].append(f"trial: {type(error).__name__}: {str(error)[:200]}")
     result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result), flush=True)
+
+
+def heartbeats(study):
+    """A list that gets the time each heartbeat of this worker is written (what the stale check reads)."""
+    storage, beats = study._storage, []
+    record = storage.record_heartbeat
+
+    def recorded(trial_id):
+        record(trial_id)
+        beats.append(time.perf_counter())
+
+    storage.record_heartbeat = recorded  # Optuna's heartbeat thread calls the storage's
+    return beats
 
 
 # ---------------------------------------------------------------- one configuration
@@ -179,7 +201,7 @@ def row(kind, workers, seconds, results, states, startup, proxy_rss):
     return {"storage": kind, "workers": workers, "trials_per_min": len(latencies) / seconds * 60,
             "p50_ms": 1000 * quantiles[9], "p95_ms": 1000 * quantiles[18], "stale": states.count("FAIL"),
             "errors": len(errors), "first_error": errors[0] if errors else "",
-            "opened": sum(r["opened"] for r in results),
+            "opened": sum(r["opened"] for r in results), "gap_s": max(r["gap"] for r in results),
             "empty": sum(r["empty"] for r in results), "startup_s": startup,
             "workers_rss_mb": sum(r["rss_mb"] for r in results), "proxy_rss_mb": proxy_rss}
 
@@ -206,7 +228,7 @@ def header(args):
 def print_row(r):
     ran = f" ({r['opened']} opened the storage)" if r["opened"] < r["workers"] else ""
     print(f"| {r['storage']} | {r['workers']}{ran} | {r['trials_per_min']:.0f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} "
-          f"| {r['stale']} | {r['errors']} | {r['startup_s']:.0f} | {r['workers_rss_mb'] / 1024:.1f} GiB "
+          f"| {r['gap_s']:.1f} | {r['stale']} | {r['errors']} | {r['startup_s']:.0f} | {r['workers_rss_mb'] / 1024:.1f} GiB "
           f"| {r['proxy_rss_mb']:.0f} MB |", flush=True)
     if r["first_error"]:
         print(f"|   | first error: {r['first_error'][-160:]} |", flush=True)
@@ -229,8 +251,9 @@ def main(argv=None):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     header(args)
-    print("| storage | workers | trials/min | p50 ms | p95 ms | stale | errors | start-up s | workers' RSS "
-          "| proxy RSS |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    print("| storage | workers | trials/min | p50 ms | p95 ms | longest heartbeat gap s | stale | errors "
+          "| start-up s | workers' RSS | proxy RSS |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+          "| ---: | ---: |", flush=True)
     for workers in args.workers:
         for kind in args.kinds:
             print_row(measure(kind, workers, args.seconds))
