@@ -119,6 +119,12 @@ class ProxyStorage(BaseHeartbeat, GrpcStorageProxy):
         self._stale = _call(self._channel, "StaleTrialIds")
         self._hold = _call(self._channel, "HoldStudyLock", stream=True)
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in ("_heartbeat", "_stale", "_hold"):  # bound to the channel, made again by _setup
+            del state[name]
+        return state
+
     def record_heartbeat(self, trial_id):
         self._heartbeat(str(trial_id).encode())
 
