@@ -1,4 +1,4 @@
-"""``python -m search``: run a study, join one as a worker, or report on one.
+"""``python -m search``: run a study, join one as a worker, report on one, or serve a storage to workers.
 
 Bad input (a study file, an option, the data) prints one line and exits
 with code 2 before anything is written to Optuna or MLflow.
@@ -17,11 +17,13 @@ from .reporting import report
 from . import secrets
 from .context import OptionError, Options
 from .data import DataError
+from .stores import proxy
 from .stores.storage import StorageError
 from .study.file import StudyFileError, load_study
 from .tracking import TrackingError, TrackingUnreachable
 
-USAGE_ERRORS = (StudyFileError, DataError, OptionError, StorageError, TrackingUnreachable, report.ReportError)
+USAGE_ERRORS = (StudyFileError, DataError, OptionError, StorageError, proxy.ProxyError, TrackingUnreachable,
+                report.ReportError)
 
 
 class Parser(argparse.ArgumentParser):
@@ -82,7 +84,23 @@ def parser():
     summary.add_argument("study", help="the study's name, or its study file")
     summary.add_argument("--out", help="folder for report.md and its figures (default reports/<study>)")
     add_servers(summary)  # the storage is optional here: MLflow holds what a report needs
+
+    serve = commands.add_parser("storage-proxy", help="serve an RDB storage to many workers over gRPC "
+                                "(Optuna's proxy, experimental): workers give --storage grpc://HOST:PORT")
+    serve.add_argument("--storage", default=os.environ.get("OPTUNA_STORAGE"),
+                       help="the storage to serve: postgresql://..., mysql://... or sqlite:///FILE, never a "
+                       "journal (default $OPTUNA_STORAGE)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; "
+                       "0.0.0.0 for other machines: the proxy has no authentication)")
+    serve.add_argument("--port", type=port, default=13000, help="port to listen on (default 13000)")
     return main
+
+
+def port(text):
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number (1 to 65535), got {text}")
+    return value
 
 
 def add_servers(command):
@@ -115,10 +133,12 @@ def prepare(*urls):
 def main(argv=None):
     secrets.install()  # before the arguments are parsed: a usage error may quote a URL
     args = parser().parse_args(argv)
-    prepare(args.storage, args.tracking_uri)
-    from . import service
-
+    prepare(args.storage, getattr(args, "tracking_uri", None))
     try:
+        if args.command == "storage-proxy":
+            return storage_proxy(args)
+        from . import service
+
         if args.command == "report":
             path = report.report(args.study, args.storage, args.tracking_uri, args.out)
             print(f"report: {path} (also logged under {report.ARTIFACT_FOLDER}/ on the study's latest parent run)")
@@ -139,4 +159,18 @@ def main(argv=None):
         what = getattr(error, "what", "no trial was running")
         print(f"interrupted: {what}; run the same command to resume", file=sys.stderr)
         return 130
+    return 0
+
+
+def storage_proxy(args):
+    """``python -m search storage-proxy``: serve ``args.storage`` on ``args.host:args.port`` until stopped."""
+    from .stores.storage import describe, proxied_storage
+
+    proxy.check_free(args.host, args.port)  # before the storage is opened: nothing written on a bad port
+    storage = proxied_storage(args.storage)
+    server = proxy.make_server(storage, {"storage": describe(args.storage)}, args.host, args.port)
+    url = proxy.worker_url(args.host, args.port)
+    proxy.serve_until_stopped(server, f"storage-proxy: serving {describe(args.storage)} on {url} (Optuna's "
+                                      f"gRPC proxy, experimental): workers give --storage {url}; Ctrl-C or "
+                                      "SIGTERM stops it")
     return 0

@@ -4,7 +4,7 @@ The command that runs a study queues one WAITING trial (with no
 parameters: the sampler still chooses every one; not ``enqueue_trial``, whose
 empty ``fixed_params`` the grid sampler refuses) for each trial
 of the budget left to run; workers only take queued trials, with Optuna's hand-out of WAITING trials
-(made atomic on SQLite too: :class:`QueueOnlyRDB`), and never create one: the
+(made atomic on SQLite too: :class:`AtomicTake`), and never create one: the
 storage refuses (:class:`QueueOnly`). A trial that is interrupted or whose
 worker died is failed and queued again (:mod:`search.trials.recovery`), so its
 retry is a queued trial too, and always runs.
@@ -49,20 +49,15 @@ class QueueOnly:
         return super().create_new_trial(study_id, template_trial)
 
 
-class QueueOnlyRDB(QueueOnly):
-    """:class:`QueueOnly` for an RDB storage.
+class AtomicTake:
+    """RDB storage mixin: a queued trial is taken (WAITING to RUNNING) in one conditional UPDATE.
 
-    Optuna wraps an RDB storage in its ``_CachedStorage``, which creates trials
-    through ``_create_new_trial``, not ``create_new_trial``: guarding only the
-    latter let a worker that found the queue empty make a trial past the budget.
+    Also what the gRPC proxy's own storage is (:mod:`search.stores.proxy`): through the proxy, every
+    worker's take is this one UPDATE on the proxy's side.
     """
 
-    def _create_new_trial(self, study_id, template_trial=None):
-        _queued(template_trial)
-        return super()._create_new_trial(study_id, template_trial)
-
     def set_trial_state_values(self, trial_id, state, values=None):
-        """As Optuna's; but a queued trial is taken (WAITING to RUNNING) in one conditional UPDATE.
+        """As Optuna's; but WAITING to RUNNING is one conditional UPDATE.
 
         Optuna reads the state, then writes RUNNING, relying on ``SELECT ... FOR
         UPDATE``, which SQLite ignores: two workers read WAITING at once and both
@@ -79,6 +74,19 @@ class QueueOnlyRDB(QueueOnly):
             if taken:  # in the same transaction, through Optuna's model, which stores it as Optuna does
                 session.get(trial, trial_id).datetime_start = datetime.now()
         return taken == 1  # False: another worker took it, or it ended; Optuna's hand-out tries the next
+
+
+class QueueOnlyRDB(QueueOnly, AtomicTake):
+    """:class:`QueueOnly` and :class:`AtomicTake` for an RDB storage.
+
+    Optuna wraps an RDB storage in its ``_CachedStorage``, which creates trials
+    through ``_create_new_trial``, not ``create_new_trial``: guarding only the
+    latter let a worker that found the queue empty make a trial past the budget.
+    """
+
+    def _create_new_trial(self, study_id, template_trial=None):
+        _queued(template_trial)
+        return super()._create_new_trial(study_id, template_trial)
 
 
 def _queued(template_trial):

@@ -10,6 +10,8 @@ killed or not:
 - MySQL: a named lock (``GET_LOCK``), likewise;
 - SQLite and journal files: ``flock`` on the folder holding the file (the kernel drops it
   with the process); no lock file is left behind;
+- the gRPC proxy (:mod:`search.stores.proxy`): the lock of its database, taken by the proxy for as long
+  as the worker's call to it lasts;
 - a store in memory: a lock of this process.
 """
 
@@ -32,15 +34,18 @@ def study_lock(study):
     storage = study._storage
     if isinstance(storage, _CachedStorage):  # what Optuna wraps an RDB storage in
         storage = storage._backend
+    if hasattr(storage, "study_lock"):  # the proxy's client: the proxy holds it
+        return storage.study_lock(study._study_id)
     if isinstance(storage, RDBStorage):
-        return _database_lock(storage.engine, study._study_id)
+        return database_lock(storage.engine, study._study_id)
     if isinstance(storage, JournalStorage) and isinstance(storage._backend, JournalFileBackend):
         return folder_lock(Path(storage._backend._file_path).absolute().parent)
     return _IN_PROCESS
 
 
 @contextmanager
-def _database_lock(engine, study_id):
+def database_lock(engine, study_id):
+    """Hold the lock of study ``study_id`` in the database of ``engine``."""
     dialect = engine.dialect.name
     if dialect == "sqlite":
         database = engine.url.database

@@ -8,7 +8,7 @@ import argparse
 
 import pytest
 
-from search.cli import limit, main, parser, positive_int
+from search.cli import limit, main, parser, port, positive_int
 
 
 @pytest.mark.parametrize("text, value", [("1", 1), ("8", 8)])
@@ -114,3 +114,18 @@ def test_a_report_on_a_study_the_tracking_database_has_no_runs_of_is_one_line(wo
     assert len(lines) == 1 and "no MLflow runs of study 'nobody'" in lines[0], lines
     assert sorted(p.name for p in workdir.iterdir()) == ["mlflow.db"]
     assert (workdir / "mlflow.db").stat().st_mtime_ns == before
+
+
+def test_storage_proxy_serves_optuna_storage_on_127_0_0_1_13000_by_default(monkeypatch):
+    monkeypatch.setenv("OPTUNA_STORAGE", "postgresql://u@db/optuna")
+    args = parser().parse_args(["storage-proxy"])
+    assert (args.command, args.storage, args.host, args.port) == (
+        "storage-proxy", "postgresql://u@db/optuna", "127.0.0.1", 13000)
+    assert parser().parse_args(["storage-proxy", "--host", "0.0.0.0", "--port", "13001"]).port == 13001
+
+
+@pytest.mark.parametrize("text", ["0", "65536"])
+def test_a_port_is_1_to_65535(text):
+    assert port("65535") == 65535
+    with pytest.raises(argparse.ArgumentTypeError):
+        port(text)
