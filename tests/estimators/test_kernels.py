@@ -130,13 +130,13 @@ print(kernels.HAVE_NUMBA, kernels.kernel_path())
 """
 
 
-@pytest.mark.parametrize("hide, env, expected", [
-    (True, {}, "False numpy"),
-    (False, {"ESTIMATORS_KERNELS": "numpy"}, f"{kernels.HAVE_NUMBA} numpy"),
-])
-def test_the_numpy_path_runs_without_numba_or_when_asked(hide, env, expected):
+@pytest.mark.parametrize("hide, env", [(True, {}), (False, {"ESTIMATORS_KERNELS": "numpy"})])
+def test_the_numpy_path_runs_without_numba_or_when_asked(hide, env):
     code = HIDE_NUMBA if hide else HIDE_NUMBA.replace('sys.modules["numba"] = None', "")
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONPATH": str(root), **env}, cwd=root)
-    assert result.stdout.split("\n")[-2] == expected
+    have_numba, path = result.stdout.split()[-2:]
+    assert path == "numpy"
+    if hide:
+        assert have_numba == "False"
