@@ -1,6 +1,6 @@
 """One MNIST epoch, ours against scikit-learn's MLPClassifier, PyTorch and the FLOP limit.
 
-    python bench/epoch_speed.py [--rounds 3] [--accuracy] [--only speed|cost]
+    python bench/epoch_speed.py [--rounds 3] [--accuracy] [--only speed|ours|cost]
 
 It runs with ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` unset: some
 machines set them for old OpenBLAS builds, and they make numpy's own OpenBLAS
@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier as SklearnMLP  # noqa: E402
 
-from estimators import MLPClassifier, blas  # noqa: E402
+from estimators import MLPClassifier, blas, kernels  # noqa: E402
 from search.data import DataError, load_arrays  # noqa: E402
 
 LAYOUT = (1000, 100)
@@ -184,15 +184,19 @@ def verdict(value, goal):
     return f"goal <= {goal}: {'met' if value <= goal else f'missed by {value / goal - 1:.0%}'}"
 
 
-def speed(X, y, rounds, peak):
+def speed(X, y, rounds, peak, ours_only=False):
     flops = epoch_flops(len(X), (784, *LAYOUT, 10))
     limit = flops / peak / 1e9
     print(f"one MNIST epoch is {flops / 1e9:.0f} GFLOP: FLOP limit {limit:.2f} s at the sgemm peak")
-    contenders = {"ours": lambda: ours(X, y), "sklearn": lambda: sklearn(X, y)}
-    torch_epoch = make_torch(X, y)
+    contenders = {"ours": lambda: ours(X, y)}
+    if ours_only and kernels.kernel_path() == "numba":
+        contenders["ours, numpy path"] = lambda: _numpy_path(lambda: ours(X, y))
+    if not ours_only:
+        contenders["sklearn"] = lambda: sklearn(X, y)
+    torch_epoch = None if ours_only else make_torch(X, y)
     if torch_epoch is not None:
         contenders[f"pytorch {torch_epoch.version}"] = lambda: torch_epoch(X, y)
-    else:
+    elif not ours_only:
         print("PyTorch is not installed: no PyTorch column (pip install torch to add it)")
     medians = timed_rounds(contenders, rounds, "epoch")
     print(f"\nmedian of {rounds} rounds, one epoch of {len(X)} MNIST-shaped images, float32:")
@@ -200,8 +204,9 @@ def speed(X, y, rounds, peak):
         print(f"  {name:16s} {seconds:6.2f} s  {flops / seconds / 1e9:5.0f} GFLOP/s "
               f"({flops / seconds / 1e9 / peak:.0%} of peak)")
     print(f"  ours / FLOP limit = {medians['ours'] / limit:.2f} ({verdict(medians['ours'] / limit, 1.25)})")
-    print(f"  ours / sklearn = {medians['ours'] / medians['sklearn']:.2f} "
-          f"({verdict(medians['ours'] / medians['sklearn'], 0.6)})")
+    if "sklearn" in medians:
+        print(f"  ours / sklearn = {medians['ours'] / medians['sklearn']:.2f} "
+              f"({verdict(medians['ours'] / medians['sklearn'], 0.6)})")
     torch_name = next((n for n in medians if n.startswith("pytorch")), None)
     if torch_name:
         ratio = medians["ours"] / medians[torch_name]
@@ -237,16 +242,18 @@ def breakdown(X, y, peak, repeats=60):
     network, optimizer = model._network, model._optimizer
     xb = np.ascontiguousarray(X[:256], dtype=np.float32)
     Y = np.eye(10, dtype=np.float32)[np.searchsorted(model.classes_, y[:256])]
+    update = lambda: optimizer.update(network.grads, *network.penalty_scales(1e-4, 256))  # noqa: E731
     step = {
-        "whole step": lambda: (network.loss_and_gradients(xb, Y, 1e-4), network.weight_gradient_norms(),
-                               optimizer.update(network.grads)),
+        "whole step": lambda: (network.data_loss_and_gradients(xb, Y), network.squared_weight_norm(),
+                               update(), network.weight_gradient_norms()),
         "matrix products alone": _products(network, xb),
         "activations, forward and backward": _activation_passes(network, xb),
         "squared weight norm (the loss's L2 term)": network.squared_weight_norm,
-        "weight decay (L2 gradient)": lambda: [d.add_weight_decay(1e-6) for d in network.dense],
         "gradient norms (per-epoch diagnostics)": network.weight_gradient_norms,
-        "SGD update (velocity, Nesterov step)": lambda: optimizer.update(network.grads),
+        f"weight decay + SGD update, {kernels.kernel_path()}": update,
     }
+    if kernels.kernel_path() == "numba":  # the same step on the NumPy path, for comparison
+        step["weight decay + SGD update, numpy"] = lambda: _numpy_path(update)
     ms = {name: 1000 * statistics.median(_timed(f) for _ in range(repeats)) for name, f in step.items()}
     limit = 1000 * epoch_flops(256, (X.shape[1], *LAYOUT, 10)) / peak / 1e9
     print(f"\none batch of 256, ours, medians of {repeats} (FLOP limit {limit:.2f} ms at the sgemm peak):")
@@ -254,6 +261,26 @@ def breakdown(X, y, peak, repeats=60):
         print(f"  {name:42s} {value:6.2f} ms")
     print(f"  outside the matrix products: {ms['whole step'] - ms['matrix products alone']:.2f} ms "
           f"({1 - ms['matrix products alone'] / ms['whole step']:.0%} of the step)")
+
+
+def _numpy_path(function):
+    kernels.USE_NUMBA = False
+    try:
+        function()
+    finally:
+        kernels.USE_NUMBA = True
+
+
+def kernel_warm_up():
+    """'numba 0.68.1, compiled in 1.4 s' or 'numba, loaded from its cache in 0.05 s' or 'NumPy':
+    the first step's compilation, apart from the epochs timed (all of them run compiled)."""
+    if kernels.kernel_path() != "numba":
+        return "NumPy (numba not installed)" if not kernels.HAVE_NUMBA else "NumPy (ESTIMATORS_KERNELS=numpy)"
+    import numba
+    seconds = _timed(lambda: kernels.sgd_step(*(np.ones(4, np.float32) for _ in range(3)), 0.1, 0.9, True))
+    stats = kernels._sgd_numba.stats
+    how = "loaded from its cache" if stats.cache_hits else f"compiled (cache: {stats.cache_path})"
+    return f"numba {numba.__version__}, first float32 step {how} in {seconds:.2f} s"
 
 
 def _products(network, xb):
@@ -295,21 +322,23 @@ def accuracy(X, y, X_test, y_test):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", choices=("speed", "cost"), help="only the epoch speed, or only the "
-                        "jitter and augmentation costs")
+    parser.add_argument("--only", choices=("speed", "ours", "cost"), help="only the epoch speed, only "
+                        "ours against the FLOP limit, or only the jitter and augmentation costs")
     parser.add_argument("--accuracy", action="store_true", help="also run the 20-epoch accuracy check")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
-    print(f"{time.strftime('%Y-%m-%d %H:%M')} on {machine()}; updates by {blas.BACKEND}")
+    print(f"{time.strftime('%Y-%m-%d %H:%M')} on {machine()}; updates by the {kernels.kernel_path()} "
+          f"kernels (their NumPy path's passes by {blas.BACKEND})")
+    print(f"kernels: {kernel_warm_up()}")
     print(f"BLAS: {blas_kernel()}; "
           + ", ".join(f"{n}={os.environ.get(n, 'unset')}" for n in OPENBLAS_OVERRIDES))
     X, y, X_test, y_test = mnist()
     peak = sgemm_peak()
     print(f"sgemm peak {peak:.0f} GFLOP/s (2048 x 2048, best of 5)", flush=True)
     if args.only != "cost":
-        speed(X, y, args.rounds, peak)
+        speed(X, y, args.rounds, peak, ours_only=args.only == "ours")
         breakdown(X, y, peak)
-    if args.only != "speed":
+    if args.only in (None, "cost"):
         costs(X, y, args.rounds)
     if args.accuracy and X_test is not None:
         score, seconds = accuracy(X, y, X_test, y_test)

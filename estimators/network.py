@@ -111,6 +111,35 @@ class Network:
                 dense.add_weight_decay(alpha / weight_sum)
         return loss, correct
 
+    def data_loss_and_gradients(self, X, Y, sample_weight=None):
+        """:meth:`loss_and_gradients` without the L2 penalty, for a solver that adds it in its step.
+
+        Returns the loss of the data term, the rows predicted right and the
+        sum of the sample weights (the batch size without them). With
+        :meth:`penalty_scales` the gradient of each array is ``(grad + decay * coef) / divisor``
+        (Dense weights), ``grad / divisor`` (the others): float64 divides
+        last, as sklearn (see :meth:`_sklearn_order_gradients`).
+        """
+        prob = self.forward(X, training=True)
+        loss = self.output.loss(prob, Y, sample_weight)
+        correct = self.output.correct(prob, Y)
+        weight_sum = _weight_sum(X, sample_weight)
+        grad = self.output.backward(prob, Y, sample_weight, 1.0 if prob.dtype == np.float64 else weight_sum)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return loss, correct, weight_sum
+
+    def penalty_scales(self, alpha, weight_sum):
+        """``(decay, divisor)`` that complete :meth:`data_loss_and_gradients`'s gradients."""
+        if self.dense[0].coef.dtype == np.float64:
+            return alpha, weight_sum
+        return alpha / weight_sum, 1.0
+
+    def decayed_indices(self):
+        """The indices in ``params`` of the arrays weight decay applies to: the Dense weights."""
+        coefs = [id(dense.coef) for dense in self.dense]
+        return [i for i, param in enumerate(self.params) if id(param) in coefs]
+
     def _sklearn_order_gradients(self, prob, Y, alpha, sample_weight, weight_sum):
         """The same gradients in sklearn's order of operations, to its last bit.
 

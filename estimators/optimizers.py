@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .blas import axpy, axpby
+from .kernels import adam_step, sgd_step
 
 
 class ConstantSchedule:
@@ -136,61 +136,60 @@ class _Solver:
         """The current rate, under sklearn's optimizers' name."""
         return self.schedule.rate
 
+    def _decays(self, decay):
+        """Each array's weight decay: ``decay`` on the ``decayed`` ones, 0 on the others."""
+        return [decay if i in self.decayed else 0.0 for i in range(len(self.params))]
+
 
 class SGD(_Solver):
     """Stochastic gradient descent with (Nesterov) momentum.
 
     ``velocity = momentum * velocity - rate * grad``; with Nesterov the step is
     ``momentum * velocity - rate * grad`` taken from the new velocity.
+    ``decayed`` marks the arrays that weight decay applies to (the Dense
+    weights); :meth:`update` adds it in the same pass (estimators.kernels).
     """
 
-    def __init__(self, params, schedule, momentum=0.9, nesterov=True):
+    def __init__(self, params, schedule, momentum=0.9, nesterov=True, decayed=()):
         self.params, self.schedule = params, schedule
         self.momentum, self.nesterov = momentum, nesterov
+        self.decayed = tuple(decayed)
         self.velocities = [np.zeros_like(p) for p in params]
 
-    def update(self, grads):
-        """One step, in place: on a wide layer a temporary array costs more than the arithmetic."""
+    def update(self, grads, decay=0.0, divisor=1.0):
+        """One step, in place: each gradient used is ``(grad + decay * param) / divisor``,
+        with ``decay`` on the ``decayed`` arrays only; ``grads`` are left holding them."""
         rate, momentum = self.schedule.rate, self.momentum
-        for param, grad, velocity in zip(self.params, grads, self.velocities):
-            axpby(-rate, grad, momentum, velocity)
-            if self.nesterov:
-                axpy(-rate, grad, param)
-                axpy(momentum, velocity, param)
-            else:
-                axpy(1.0, velocity, param)
+        for param, grad, velocity, decay_ in zip(self.params, grads, self.velocities, self._decays(decay)):
+            sgd_step(param, grad, velocity, rate, momentum, self.nesterov, decay_, divisor)
         self.schedule.step()
 
 
 class Adam(_Solver):
     """Adam (Kingma and Ba, 2014), with sklearn's bias correction folded into the rate."""
 
-    def __init__(self, params, schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(self, params, schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8, decayed=()):
         self.params, self.schedule = params, schedule
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.decayed = tuple(decayed)
         self.t = 0
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
 
-    def update(self, grads):
-        """One step; overwrites ``grads``."""
+    def update(self, grads, decay=0.0, divisor=1.0):
+        """One step, in place; ``decay``, ``divisor`` and what ``grads`` hold after, as :meth:`SGD.update`'s."""
         self.t += 1
         rate = (self.schedule.rate * math.sqrt(1 - self.beta_2**self.t)
                 / (1 - self.beta_1**self.t))
-        for param, grad, m, v in zip(self.params, grads, self.ms, self.vs):
-            axpby(1 - self.beta_1, grad, self.beta_1, m)
-            np.square(grad, out=grad)
-            axpby(1 - self.beta_2, grad, self.beta_2, v)
-            # grad is free again: reuse it for the step
-            np.sqrt(v, out=grad)
-            grad += self.epsilon
-            np.divide(m, grad, out=grad)
-            axpy(-rate, grad, param)
+        betas = (self.beta_1, self.beta_2)
+        for param, grad, m, v, decay_ in zip(self.params, grads, self.ms, self.vs, self._decays(decay)):
+            adam_step(param, grad, m, v, rate, betas, self.epsilon, decay_, divisor)
         self.schedule.step()
 
 
-def make_optimizer(estimator, params):
+def make_optimizer(estimator, params, decayed=()):
+    """The estimator's solver over ``params``; ``decayed``, the indices of those weight decay applies to."""
     schedule = make_schedule(estimator)
     if estimator.solver == "sgd":
-        return SGD(params, schedule, estimator.momentum, estimator.nesterovs_momentum)
-    return Adam(params, schedule, estimator.beta_1, estimator.beta_2, estimator.epsilon)
+        return SGD(params, schedule, estimator.momentum, estimator.nesterovs_momentum, decayed)
+    return Adam(params, schedule, estimator.beta_1, estimator.beta_2, estimator.epsilon, decayed)

@@ -40,6 +40,9 @@ class StochasticTrainingMixin:
         if (not incremental or not hasattr(self, "_optimizer")
                 or self._optimizer.params is not network.params):
             self._optimizer = make_optimizer(self, network.params)
+        # Weight decay joins the solver's pass over each array (estimators.kernels); set
+        # here too for an optimizer pickled before it did.
+        self._optimizer.decayed = tuple(network.decayed_indices())
         if sparse.issparse(X):
             X = X.tocsr()  # batches are rows
         train, val = self._split(X, Y, sample_weight, validation_data)
@@ -101,11 +104,13 @@ class StochasticTrainingMixin:
             xb = make_batch(index, X_batch) if dense else X[index]
             yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)], mode="clip")
             wb = None if weights is None else weights[index]
-            loss, correct = network.loss_and_gradients(xb, yb, self.alpha, wb)
+            loss, correct, weight_sum = network.data_loss_and_gradients(xb, yb, wb)
+            if self.alpha:  # sklearn's L2 term, of the weights this batch ran with
+                loss += 0.5 * self.alpha * network.squared_weight_norm() / weight_sum
             if not np.isfinite(loss):
                 self._diverged(f"the loss is {loss}", len(self.history_) + 1)
-            norms.append(network.weight_gradient_norms())
-            optimizer.update(network.grads)
+            optimizer.update(network.grads, *network.penalty_scales(self.alpha, weight_sum))
+            norms.append(network.weight_gradient_norms())  # of the gradients the step used
             total_loss += loss * len(index)
             total_correct = None if correct is None else total_correct + correct
         if not network.is_finite():

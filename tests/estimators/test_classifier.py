@@ -652,3 +652,17 @@ def test_sparse_input_with_jitter_is_refused(small_digits):
     X, y = small_digits
     with pytest.raises(ValueError, match="jitter=0.1 adds dense noise"):
         quick(jitter=0.1).fit(sparse.csr_matrix(X), y)
+
+
+def test_partial_fit_goes_on_from_an_optimizer_pickled_before_it_held_weight_decay(small_digits):
+    """Weight decay moved from the network into the solver's step (estimators.kernels): an
+    optimizer pickled before has no ``decayed`` and must still decay the same weights."""
+    X, y = small_digits
+    current = MLPClassifier((16,), solver="sgd", alpha=0.5, max_iter=2, random_state=0).fit(X, y)
+    older = pickle.loads(pickle.dumps(current))
+    del older._optimizer.decayed
+    current.partial_fit(X, y)
+    older.partial_fit(X, y)
+    assert older._optimizer.decayed == current._optimizer.decayed == (0, 2)
+    for ours, theirs in zip(older.coefs_, current.coefs_):
+        np.testing.assert_array_equal(ours, theirs)
