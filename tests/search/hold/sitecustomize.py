@@ -42,15 +42,15 @@ elif FOLDER:
 
     fit = objective.Objective.fit
 
-    def held_fit(self, trial, params, seed, report):
+    def held_fit(self, trial, *args, **kwargs):  # Objective.fit's own arguments, whatever they are
         after = int(os.environ.get("SEARCH_TEST_HOLD_AFTER", "0"))
         complete = sum(t.state.name == "COMPLETE" for t in trial.study.get_trials(deepcopy=False))
         if complete >= after:
             try:  # the claim stays: only one trial is ever held
                 os.close(os.open(os.path.join(FOLDER, "claimed"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except FileExistsError:
-                return fit(self, trial, params, seed, report)
+                return fit(self, trial, *args, **kwargs)
             hold(trial.number)
-        return fit(self, trial, params, seed, report)
+        return fit(self, trial, *args, **kwargs)
 
     objective.Objective.fit = held_fit
