@@ -59,7 +59,12 @@ def parser():
     commands = main.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="create or resume a study and run it")
-    run.add_argument("study", help="the study file (YAML)")
+    run.add_argument("study", nargs="?", help="the study file (YAML); or --dataset instead")
+    run.add_argument("--dataset", help="no study file: the service writes its study for this data as <name>.yaml "
+                     "beside the stores and runs it; a dataset's name (digits, mnist, cifar10, penguins...) or a "
+                     ".npz, .csv, .tsv or .parquet file")
+    run.add_argument("--target", help="with --dataset FILE of a table: the column to predict (default: the column "
+                     "named label, target, y or class)")
     run.add_argument("--n-trials", type=limit(int), help="run at most this many trials now "
                      "(default, or 0: the rest of the study file's budget)")
     run.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds "
@@ -68,6 +73,7 @@ def parser():
     run.add_argument("--quick", action="store_true", help="run the study's quick form, <name>_quick: "
                      "a few hundred rows, 2 epochs, at most 2 trials (a check that the file works)")
     add_servers(run)
+    run.set_defaults(refuse=run.error)  # for what argparse cannot check alone: see study_or_dataset
 
     worker = commands.add_parser("worker", help="join an existing study, from any machine")
     worker.add_argument("--study", required=True, help="the study's name")
@@ -111,6 +117,26 @@ def add_servers(command):
                          help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
 
 
+def study_or_dataset(args):
+    """Refuse a ``run`` given both a study file and --dataset, or neither, or --target without --dataset."""
+    if args.study is None and args.dataset is None:
+        args.refuse("give a study file or --dataset NAME|FILE")
+    if args.study is not None and args.dataset is not None:
+        args.refuse(f"give a study file or --dataset, not both (got {args.study} and --dataset {args.dataset})")
+    if args.target is not None and args.dataset is None:
+        args.refuse("--target goes with --dataset (a study file names its target in dataset.target)")
+
+
+def study_file(args):
+    """The study file ``run`` runs: the one given, or the one --dataset writes beside the stores."""
+    if args.dataset is None:
+        return args.study
+    from .autostudy import written_study
+
+    # --time-budget is issue 26's time budget, where the command line has it
+    return written_study(args.dataset, args.target, options(args), getattr(args, "time_budget", None))
+
+
 def options(args):
     """The :class:`search.context.Options` of a ``run`` or ``worker`` command line."""
     return Options(storage_url=args.storage, tracking_uri=args.tracking_uri, workers=getattr(args, "workers", 1),
@@ -133,6 +159,8 @@ def prepare(*urls):
 def main(argv=None):
     secrets.install()  # before the arguments are parsed: a usage error may quote a URL
     args = parser().parse_args(argv)
+    if args.command == "run":
+        study_or_dataset(args)
     prepare(args.storage, getattr(args, "tracking_uri", None))
     try:
         if args.command == "storage-proxy":
@@ -143,7 +171,7 @@ def main(argv=None):
             path = report.report(args.study, args.storage, args.tracking_uri, args.out)
             print(f"report: {path} (also logged under {report.ARTIFACT_FOLDER}/ on the study's latest parent run)")
         elif args.command == "run":
-            service.run(load_study(args.study, quick=args.quick), options(args))
+            service.run(load_study(study_file(args), quick=args.quick), options(args))
         else:
             _, why = service.join(args.study, options(args), queue=not args.queued_only)
             if why:

@@ -77,7 +77,9 @@ def test_the_stores_default_to_the_environment_and_an_option_wins(monkeypatch):
 @pytest.mark.parametrize("argv, words", [
     ([], "the following arguments are required: command"),
     (["train", "s.yaml"], "argument command: invalid choice: 'train'"),
-    (["run"], "the following arguments are required: study"),
+    (["run"], "give a study file or --dataset NAME|FILE"),
+    (["run", "s.yaml", "--dataset", "digits"], "give a study file or --dataset, not both"),
+    (["run", "s.yaml", "--target", "y"], "--target goes with --dataset"),
     (["worker"], "the following arguments are required: --study"),
     (["run", "s.yaml", "--workers", "1.5"], "argument --workers: invalid positive_int value: '1.5'"),
     (["run", "s.yaml", "--workers", "0"], "argument --workers: must be a positive integer, got 0"),
