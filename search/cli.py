@@ -59,12 +59,7 @@ def parser():
     commands = main.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="create or resume a study and run it")
-    run.add_argument("study", nargs="?", help="the study file (YAML); or --dataset instead")
-    run.add_argument("--dataset", help="no study file: the service writes its study for this data as <name>.yaml "
-                     "beside the stores and runs it; a dataset's name (digits, mnist, cifar10, penguins...) or a "
-                     ".npz, .csv, .tsv or .parquet file")
-    run.add_argument("--target", help="with --dataset FILE of a table: the column to predict (default: the column "
-                     "named label, target, y or class)")
+    add_study_source(run)
     run.add_argument("--n-trials", type=limit(int), help="run at most this many trials now "
                      "(default, or 0: the rest of the study file's budget)")
     run.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds "
@@ -73,7 +68,6 @@ def parser():
     run.add_argument("--quick", action="store_true", help="run the study's quick form, <name>_quick: "
                      "a few hundred rows, 2 epochs, at most 2 trials (a check that the file works)")
     add_servers(run)
-    run.set_defaults(refuse=run.error)  # for what argparse cannot check alone: see study_or_dataset
 
     worker = commands.add_parser("worker", help="join an existing study, from any machine")
     worker.add_argument("--study", required=True, help="the study's name")
@@ -100,6 +94,17 @@ def parser():
                        "0.0.0.0 for other machines: the proxy has no authentication)")
     serve.add_argument("--port", type=port, default=13000, help="port to listen on (default 13000)")
     return main
+
+
+def add_study_source(run):
+    """``run``'s study: a file, or --dataset (and --target) for the study the service writes."""
+    run.add_argument("study", nargs="?", help="the study file (YAML); or --dataset instead")
+    run.add_argument("--dataset", help="no study file: the service writes its study for this data as <name>.yaml "
+                     "beside the stores and runs it; a dataset's name (digits, mnist, cifar10, penguins...) or a "
+                     ".npz, .csv, .tsv or .parquet file")
+    run.add_argument("--target", help="with --dataset FILE of a table: the column to predict (default: the column "
+                     "named label, target, y or class)")
+    run.set_defaults(refuse=run.error)  # for what argparse cannot check alone: see study_or_dataset
 
 
 def port(text):
