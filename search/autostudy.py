@@ -33,8 +33,9 @@ def written_study(source, target=None, options=None, time_budget=None):
     path = stores_folder(options or Options()) / f"{data.name}.yaml"
     load_study(path, text=text)  # checked as any study file is, before it is written
     done = keep_or_write(path, text)
-    shown = shown_path(path)
-    print(f"study: {done} {shown}, the service's study for {KINDS[data.kind]} (from {RECIPES[data.kind].source}); "
+    shown, dropped = shown_path(path), data.dataset.get("drop")
+    print(f"study: {done} {shown}, the service's study for {KINDS[data.kind]} (from {RECIPES[data.kind].source}"
+          f"{'; it drops ' + ', '.join(map(str, dropped)) + ': free text, ids or dates' if dropped else ''}); "
           f"edit it and rerun it with: python -m search run {shown}", flush=True)
     return path
 

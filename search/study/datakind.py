@@ -2,9 +2,10 @@
 
 ``--dataset`` is a bundled dataset's name (``digits``, ``mnist``, ``cifar10``, ``penguins``...) or a file:
 an ``.npz`` (the npz dataset) or a table (``.csv``, ``.tsv``, ``.parquet``: the table dataset). A table's
-target is ``--target``, else its one column named as the csv dataset names its label (``label``,
-``target``, ``y`` or ``class``). The rows are read here by the readers the study will use, so that data
-that cannot be used is refused before any file is written.
+target is ``--target``, else its column named as the csv dataset names its label (``label``, ``target``,
+``y`` or ``class``), and the columns its preprocessing refuses (dates, free text, ids) are dropped. The rows
+are read here by the readers the study will use, so that data that cannot be used is refused before any
+file is written.
 """
 
 import zipfile
@@ -16,6 +17,7 @@ import pandas as pd
 
 from ..data import DataError, load_arrays
 from ..data.bundled import BUNDLED
+from ..data.columns import column_kinds
 from ..data.csvfile import LABEL_COLUMN_NAMES
 from ..data.table import PARQUET_SUFFIXES, SEPARATORS, read_table
 
@@ -36,7 +38,7 @@ class DataKind:
         The study's name (and its file's): the bundled dataset's, or the file's stem.
     dataset : dict
         The study file's ``dataset`` key without the recipe's options: ``name``, and a file's ``path``
-        (absolute: the study file may live in another folder) and a table's ``target``.
+        (absolute: the study file may live in another folder), a table's ``target`` and ``drop``.
     task : {'classification', 'regression'}
     kind : str
         One of :data:`KINDS`: what the recipe is chosen by.
@@ -58,6 +60,9 @@ def data_kind(source, target=None):
     dataset, name, task = _dataset_of(source, target)
     columns = {"target": dataset["target"]} if "target" in dataset else {}
     X_train, _, _, _, image_shape = load_arrays(dataset["name"], dataset.get("path"), task, **columns)
+    refused = unusable(X_train) if dataset["name"] == "table" else []  # a bundled table takes no drop
+    if refused:
+        dataset["drop"] = refused
     return DataKind(name, dataset, task, kind_of(task, image_shape), len(X_train), image_shape)
 
 
@@ -96,6 +101,17 @@ def _dataset_of(source, target):
     dataset["target"] = target if target is not None else _named_target(frame, path)
     column = frame[dataset["target"]] if dataset["target"] in frame.columns else None  # else: the reader says
     return dataset, path.stem, task_of(column)
+
+
+def unusable(features):
+    """The columns a table's preprocessing refuses (a date, free text, an id), which the written study drops."""
+    refused = []
+    for name in features.columns:
+        try:
+            column_kinds(features[[name]])
+        except DataError:
+            refused.append(name)
+    return refused
 
 
 def _named_target(frame, path):

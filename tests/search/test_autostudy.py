@@ -85,3 +85,11 @@ def test_run_dataset_digits_writes_its_study_runs_it_and_registers_a_champion(wo
     assert run.data.params["dataset"] == "digits" and float(champion.tags["test_accuracy"]) > 0.5
     # the stores and the study file side by side, as the line said
     assert {"digits.yaml", "mlflow.db", "optuna.journal"} <= {p.name for p in workdir.iterdir()}
+
+
+def test_the_line_says_which_columns_the_written_study_drops(workdir, capsys):
+    ids = [f"c{i:05d}" for i in range(120)]
+    pd.DataFrame({"customer_id": ids, "age": range(120), "class": ["a", "b"] * 60}).to_csv("t.csv", index=False)
+    written_study("t.csv")
+    assert "(from studies/penguins.yaml; it drops customer_id: free text, ids or dates); edit it" in \
+        capsys.readouterr().out

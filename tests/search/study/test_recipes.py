@@ -180,3 +180,13 @@ def test_the_time_budget_replaces_the_trial_start_timeout(tmp_path):
 
 def test_every_recipe_names_a_study_file_that_exists():
     assert all((STUDIES.parent / recipe.source).is_file() for recipe in RECIPES.values())
+
+
+def test_a_table_s_ids_free_text_and_dates_are_dropped_by_the_written_study(tmp_path):
+    path = churn(tmp_path, "churn", n=200)
+    table = pd.read_csv(path)
+    table.insert(0, "customer_id", [f"c{i:05d}" for i in range(len(table))])
+    table["joined"] = pd.date_range("2020-01-01", periods=len(table)).astype(str)
+    table.to_csv(path, index=False)
+    data, spec = written(tmp_path, path, target="churn")
+    assert spec.dataset["drop"] == ["customer_id", "joined"] and data.dataset["drop"] == ["customer_id", "joined"]
