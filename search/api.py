@@ -14,7 +14,7 @@ import yaml
 from optuna.trial import TrialState
 
 from .cli import prepare
-from .context import OPTION_KEYWORDS, OptionError, Options
+from .context import OPTION_KEYWORDS, OptionError, Options, check_quick
 from .data.memory import InMemory
 from .study.file import load_study, read_study
 
@@ -71,10 +71,10 @@ def run_study(study, data=None, test_data=None, **options):
     test_data : pandas.DataFrame or tuple (X, y), optional
         Test rows of the same form; without it, a fixed 20% of ``data`` (stratified for classes).
     **options :
-        The command line's flags as keywords: ``n_trials``, ``timeout`` (0 or None: no limit), ``workers``
-        (1 with ``data``: other processes cannot reach rows in memory), ``storage``, ``tracking_uri``
-        (defaults as the command's: ``$OPTUNA_STORAGE``, ``$MLFLOW_TRACKING_URI``, else files in the
-        working folder) and ``quick``.
+        The command line's flags as keywords: ``n_trials``, ``timeout`` (0 or None: no limit), ``time_budget``
+        (seconds from the call, for the file's ``budget``), ``workers`` (1 with ``data``: other processes
+        cannot reach rows in memory), ``storage``, ``tracking_uri`` (defaults as the command's:
+        ``$OPTUNA_STORAGE``, ``$MLFLOW_TRACKING_URI``, else files in the working folder) and ``quick``.
 
     Returns
     -------
@@ -94,7 +94,7 @@ def run_study(study, data=None, test_data=None, **options):
     prepare(checked.storage_url, checked.tracking_uri)
     from . import service
 
-    return result_of(service.run(_spec(study, rows, quick), checked, rows))
+    return result_of(service.run(_spec(study, rows, quick, checked.time_budget), checked, rows))
 
 
 def _checked(options, data, test_data):
@@ -106,6 +106,7 @@ def _checked(options, data, test_data):
     if not isinstance(quick, bool):
         raise OptionError(f"quick must be True or False, got {quick!r}")
     checked = Options.of(**{key: value for key, value in options.items() if key != "quick"})
+    check_quick(quick, checked.time_budget)
     if data is None and test_data is not None:
         raise OptionError("test_data is given without data; give both, or put the rows in the study's dataset")
     rows = None if data is None else InMemory(data, test_data)
@@ -115,22 +116,23 @@ def _checked(options, data, test_data):
     return checked, quick, rows
 
 
-def _spec(study, rows, quick):
-    """The checked study: a file or a dict, its dataset replaced by ``rows`` when given."""
+def _spec(study, rows, quick, time_budget=None):
+    """The checked study: a file or a dict, its dataset replaced by ``rows`` when given, its time budget by
+    ``time_budget``."""
     if isinstance(study, dict):
         path, text, raw = STUDY_DICT, yaml.safe_dump(study, sort_keys=False), study
     else:
         path = Path(study)
         text, raw = read_study(path)
     overrides = None if rows is None else {"dataset": rows.dataset(raw.get("dataset"))}
-    return load_study(path, overrides=overrides, text=text, quick=quick)
+    return load_study(path, overrides=overrides, text=text, quick=quick, time_budget=time_budget)
 
 
 def result_of(outcome):
     """The :class:`StudyResult` of :func:`search.service.run`'s dict."""
     study = outcome["study"]
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    best = study.best_trial if completed else None
+    best = outcome.get("best", study.best_trial) if completed else None
     champion = outcome.get("champion")
     compared = getattr(champion, "baselines", None)
     return StudyResult(

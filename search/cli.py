@@ -9,13 +9,14 @@ import logging
 import math
 import os
 import sys
+import time
 
 import optuna
 
 from .trials import progress
 from .reporting import report
 from . import secrets
-from .context import OptionError, Options
+from .context import OptionError, Options, check_quick, check_time_budget
 from .data import DataError
 from .stores import proxy
 from .stores.storage import StorageError
@@ -58,16 +59,7 @@ def parser():
     main = Parser(prog="python -m search", description="Run a study, join one as a worker, or report on one.")
     commands = main.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="create or resume a study and run it")
-    add_study_source(run)
-    run.add_argument("--n-trials", type=limit(int), help="run at most this many trials now "
-                     "(default, or 0: the rest of the study file's budget)")
-    run.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds "
-                     "(default, or 0: no limit)")
-    run.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine")
-    run.add_argument("--quick", action="store_true", help="run the study's quick form, <name>_quick: "
-                     "a few hundred rows, 2 epochs, at most 2 trials (a check that the file works)")
-    add_servers(run)
+    add_run(commands)
 
     worker = commands.add_parser("worker", help="join an existing study, from any machine")
     worker.add_argument("--study", required=True, help="the study's name")
@@ -107,6 +99,22 @@ def add_study_source(run):
     run.set_defaults(refuse=run.error)  # for what argparse cannot check alone: see study_or_dataset
 
 
+def add_run(commands):
+    run = commands.add_parser("run", help="create or resume a study and run it")
+    add_study_source(run)
+    run.add_argument("--n-trials", type=limit(int), help="run at most this many trials now "
+                     "(default, or 0: the rest of the study file's budget)")
+    run.add_argument("--timeout", type=limit(float), help="stop starting trials after this many seconds "
+                     "(default, or 0: no limit)")
+    run.add_argument("--time-budget", type=limit(float), help="seconds the whole command may take, refit and "
+                     "registration included: the search is planned around it (default, or 0: the study file's "
+                     "budget.time, if any)")
+    run.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine")
+    run.add_argument("--quick", action="store_true", help="run the study's quick form, <name>_quick: "
+                     "a few hundred rows, 2 epochs, at most 2 trials (a check that the file works)")
+    add_servers(run)
+
+
 def port(text):
     value = positive_int(text)
     if value > 65535:
@@ -138,14 +146,18 @@ def study_file(args):
         return args.study
     from .autostudy import written_study
 
-    # --time-budget is issue 26's time budget, where the command line has it
-    return written_study(args.dataset, args.target, options(args), getattr(args, "time_budget", None))
+    return written_study(args.dataset, args.target, options(args), args.time_budget)
 
 
-def options(args):
-    """The :class:`search.context.Options` of a ``run`` or ``worker`` command line."""
+def options(args, started=None):
+    """The :class:`search.context.Options` of a ``run`` or ``worker`` command line; a time budget counts from
+    ``started`` (``time.time()`` as the command's code starts)."""
+    time_budget = getattr(args, "time_budget", None)
+    check_time_budget(time_budget, args.n_trials, args.timeout)
+    check_quick(getattr(args, "quick", False), time_budget)
     return Options(storage_url=args.storage, tracking_uri=args.tracking_uri, workers=getattr(args, "workers", 1),
-                   n_trials=args.n_trials, timeout=args.timeout, worker_index=getattr(args, "worker_index", 0))
+                   n_trials=args.n_trials, timeout=args.timeout, worker_index=getattr(args, "worker_index", 0),
+                   time_budget=time_budget, started=started)
 
 
 def prepare(*urls):
@@ -162,6 +174,9 @@ def prepare(*urls):
 
 
 def main(argv=None):
+    # A time budget's clock: Python's start and the imports before it (seconds, heavier on a loaded
+    # machine) are not counted, nothing of the command's own is left out.
+    started = time.time()
     secrets.install()  # before the arguments are parsed: a usage error may quote a URL
     args = parser().parse_args(argv)
     if args.command == "run":
@@ -176,7 +191,8 @@ def main(argv=None):
             path = report.report(args.study, args.storage, args.tracking_uri, args.out)
             print(f"report: {path} (also logged under {report.ARTIFACT_FOLDER}/ on the study's latest parent run)")
         elif args.command == "run":
-            service.run(load_study(study_file(args), quick=args.quick), options(args))
+            given = options(args, started)
+            service.run(load_study(study_file(args), quick=args.quick, time_budget=given.time_budget), given)
         else:
             _, why = service.join(args.study, options(args), queue=not args.queued_only)
             if why:

@@ -1,10 +1,12 @@
 """What a study's invocation passes down: its :class:`Options`, and the :class:`StudyRun` made from them."""
 
 import math
+import time
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 from .study.stages import StagePlan
+from .study.timeplan import PhasedStages, planned_spec
 from .study.task import TASKS
 
 
@@ -14,7 +16,7 @@ class OptionError(ValueError):
 
 # search.run_study's keyword -> the Options field it sets
 OPTION_KEYWORDS = {"n_trials": "n_trials", "timeout": "timeout", "workers": "workers", "storage": "storage_url",
-                   "tracking_uri": "tracking_uri"}
+                   "tracking_uri": "tracking_uri", "time_budget": "time_budget"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class Options:
         Stop starting trials after this many seconds; None: no limit.
     worker_index : int, default 0
         A worker's place among the workers that ``run`` started: it seeds the worker's sampler.
+    time_budget : float, default None
+        Seconds the whole command may take, in place of the study file's ``budget``; None: the file's.
+    started : float, default None
+        When the command started (``time.time()``): a time budget counts from there; None: when the
+        service is called.
     """
 
     storage_url: str = None
@@ -44,6 +51,8 @@ class Options:
     n_trials: int = None
     timeout: float = None
     worker_index: int = 0
+    time_budget: float = None
+    started: float = field(default=None, compare=False)  # a moment, not an option asked for
 
     @classmethod
     def of(cls, **given):
@@ -57,6 +66,12 @@ class Options:
                                     or not math.isfinite(timeout) or timeout < 0):
             raise OptionError(f"timeout must be a positive number of seconds (or 0 or None for no limit), "
                               f"got {timeout!r}")
+        time_budget = given.get("time_budget")
+        if time_budget is not None and (isinstance(time_budget, bool) or not isinstance(time_budget, Real)
+                                        or not math.isfinite(time_budget) or time_budget < 0):
+            raise OptionError(f"time_budget must be a positive number of seconds (or 0 or None for the study "
+                              f"file's), got {time_budget!r}")
+        check_time_budget(time_budget, n_trials, timeout)
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, Integral) or workers < 1):
             raise OptionError(f"workers must be a positive integer, got {workers!r}")
         for key in ("storage", "tracking_uri"):
@@ -64,7 +79,21 @@ class Options:
                 raise OptionError(f"{key} must be a URL string, got {type(given[key]).__name__}")
         return cls(storage_url=given.get("storage"), tracking_uri=given.get("tracking_uri"),
                    workers=int(workers or 1), n_trials=int(n_trials) if n_trials else None,
-                   timeout=float(timeout) if timeout else None)
+                   timeout=float(timeout) if timeout else None,
+                   time_budget=float(time_budget) if time_budget else None, started=time.time())
+
+
+def check_quick(quick, time_budget):
+    """The quick form is a check in seconds, with no time budget of its own."""
+    if quick and time_budget:
+        raise OptionError("the quick form runs without a time budget: give quick or a time budget, not both")
+
+
+def check_time_budget(time_budget, n_trials, timeout):
+    """A time budget's plan chooses the trials and when they stop: neither a trial count nor a timeout."""
+    if time_budget and (n_trials or timeout):
+        raise OptionError("a time budget plans the trials and when they stop: give it without a trial count "
+                          "(n_trials) or a timeout")
 
 
 @dataclass
@@ -84,6 +113,8 @@ class StudyRun:
         This invocation's parent run id (for a worker, the run of the ``run`` that queued its trials).
     plan : search.study.stages.StagePlan
         Made from ``spec``: each trial's stage and that stage's space.
+    timing : search.study.timeplan.TimePlan
+        The time plan followed (:meth:`follow`); None without a time budget.
     """
 
     spec: object
@@ -94,9 +125,16 @@ class StudyRun:
     experiment: str = None
     parent: str = None
     plan: StagePlan = field(init=False)
+    timing: object = field(default=None, init=False)
 
     def __post_init__(self):
         self.plan = StagePlan(self.spec)
+
+    def follow(self, timeplan):
+        """Run by ``timeplan`` from now on: its stages, their trial counts, and the study as it plans it."""
+        self.timing = timeplan
+        self.spec = planned_spec(self.spec, timeplan)
+        self.plan = PhasedStages(self.spec, timeplan)
 
     @property
     def task(self):

@@ -8,6 +8,7 @@
 import os
 import sys
 import time
+from dataclasses import replace
 
 import optuna
 from optuna.trial import TrialState
@@ -19,7 +20,7 @@ from . import tracking
 from .context import Options, StudyRun
 from .data import DataError, load_dataset
 from .stores import budget
-from .trials import recovery
+from .trials import recovery, timekeeping
 from .trials.background import FIGURES
 from .trials.objective import Objective
 from .trials.progress import Progress
@@ -27,6 +28,7 @@ from .trials.recovery import Interrupted, worker_id
 from .stores.storage import StorageError, beside_tracking, check_url, describe, exists, open_storage
 from .study.samplers import make_pruner, make_sampler
 from .study.file import load_study
+from .study.stages import best_trial
 from .study.task import TASKS
 from .trials.workers import sigterm_as_interrupt, start_workers, wait_for_workers
 from .tracking.datasets import log_datasets
@@ -84,7 +86,7 @@ def serve(run, study, options, share=None):
     ran, idle = 0, False
     with sigterm_as_interrupt():
         while (options.n_trials is None or ran < options.n_trials) and \
-                not (deadline and time.monotonic() > deadline):
+                not (deadline and time.monotonic() > deadline) and timekeeping.may_start(run, study):
             recovery.fail_stale(study)  # a dead trial is queued again, so found below
             if share is not None and not share.ready(study):
                 idle = True
@@ -149,6 +151,7 @@ def join(study_name, options=None, queue=True):
     study = open_study(spec, storage_url, tracking_uri)
     run = StudyRun(spec, load_data(spec), tracking.connect(tracking_uri), tracking_uri, storage_url,
                    study.user_attrs[names.EXPERIMENT_ID], study.user_attrs[names.PARENT_RUN_ID])
+    timekeeping.follow(run, study)  # a time plan's stages and deadlines, if the study runs by one
     ran, idle = serve(run, study, options, budget.Share(run.plan.total) if queue else None)
     if not idle or (ran and not queue):  # a worker of 'run' that ran trials ends as the queue empties
         return ran, None
@@ -192,6 +195,7 @@ def run(spec, options=None, rows=None):
         (the last two absent when no trial completed).
     """
     options = options or Options()
+    options = replace(options, started=options.started or time.time())  # a time budget's clock, at the latest
     run, study = start(spec, options, rows)
     try:  # from the parent run's start, Ctrl-C ends it (and its trials' runs) as KILLED
         record_start(run, study)
@@ -237,13 +241,15 @@ def record_start(run, study):
     """What workers and later commands read back: the study file and the runs, on the study; the study's
     settings on the parent run; and a line saying where things are."""
     for key, value in {names.STUDY_FILE: run.spec.text, names.EXPERIMENT_ID: run.experiment,
-                       names.PARENT_RUN_ID: run.parent, names.DATA_FINGERPRINT: run.data.rows_fingerprint}.items():
+                       names.PARENT_RUN_ID: run.parent, names.DATA_FINGERPRINT: run.data.rows_fingerprint,
+                       names.TIME_PLAN: None}.items():  # a time plan, if any, is kept once it is made
         study.set_user_attr(key, value)
     tracking.log_batch(run.client, run.parent, params=tracking.params_of(study_params(run)))
     log_datasets(run, run.parent)
+    planned = "the time budget's plan" if run.spec.time_budget else run.plan.total
     print(f"study {run.spec.name}: storage {describe(run.storage_url)}, "
           f"tracking {tracking.mask_password(run.tracking_uri)}, "
-          f"{len(budget.used(study.get_trials(deepcopy=False)))} trials so far of {run.plan.total}", flush=True)
+          f"{len(budget.used(study.get_trials(deepcopy=False)))} trials so far of {planned}", flush=True)
 
 
 def resolve_storage(storage_url, tracking_uri):
@@ -281,15 +287,25 @@ def finish(run, study):
         champion = refit_and_register(run, study)
         print("\n".join(champion.lines), flush=True)
         result.update(model=champion.model, scores=champion.scores, model_uri=champion.model_uri,
-                      champion=champion)
+                      champion=champion, best=best_trial(study, run.spec))
+    if run.timing is not None:
+        timekeeping.spent(run)
     tracking.end_run(run.client, run.parent, FINISHED)
     return result
 
 
 def run_trials(run, study, options):
-    """Queue this invocation's trials, run them here or in ``options.workers`` processes; then what a dead
-    worker left."""
+    """Queue this invocation's trials and run them; under a time budget, planned and run stage by stage."""
+    if run.spec.time_budget is not None:
+        timekeeping.begin(run, study, options.started)  # probe, plan, and follow the plan
+        timekeeping.run_stages(run, study, lambda: run_queued(run, study, options))
+        return
     budget.fill(study, run.plan.total, options.n_trials)
+    run_queued(run, study, options)
+
+
+def run_queued(run, study, options):
+    """Run the queued trials here or in ``options.workers`` processes; then what a dead worker left."""
     if options.workers == 1:
         work(run, study, options.n_trials, options.timeout)
         return
@@ -312,4 +328,5 @@ def study_params(run):
         "trial_budget": run.plan.total, "stages": len(spec.stages), "metric": spec.metric,
         "direction": spec.direction, "sampler": spec.sampler["name"], "pruner": spec.pruner["name"],
         **{f"space.{k}": v for k, v in spec.space.describe().items()},
+        **({names.TIME_BUDGET: spec.time_budget} if spec.time_budget else {}),
     }

@@ -18,6 +18,8 @@ from .. import tracking
 from ..data.preprocessing import describe as describe_preprocessing
 from ..data.preprocessing import with_estimator
 from ..study.space import trial_params
+from ..study.stages import best_trial
+from ..trials import timekeeping
 from ..tracking import names, registry
 from . import baselines, evaluation
 from .model import log_model, raw_example
@@ -61,9 +63,9 @@ class Refit(NamedTuple):
     reason: str
 
 
-def params_of_trial(trial, spec, n_train):
-    """The estimator arguments a finished trial trained with."""
-    return trial_params(spec.space.suggest(FixedTrial(trial.params)), spec, n_train)
+def params_of_trial(trial, spec, n_train, epochs=None):
+    """The estimator arguments of a finished trial's configuration, for ``epochs`` (by default the study's)."""
+    return trial_params(spec.space.suggest(FixedTrial(trial.params)), spec, n_train, epochs)
 
 
 def refit_and_register(run, study):
@@ -80,8 +82,9 @@ def refit_and_register(run, study):
     -------
     Champion
     """
-    spec, data, best = run.spec, run.data, study.best_trial
-    params = params_of_trial(best, spec, len(_train_and_validation(data)[0]))
+    spec, data, best = run.spec, run.data, best_trial(study, run.spec)
+    epochs, shortened = timekeeping.refit_epochs(run, best)  # under a time plan: what the time left holds
+    params = params_of_trial(best, spec, len(_train_and_validation(data)[0]), epochs)
     tags = registry.version_tags(spec, best, run.parent, data, params)
     known = registry.find_version(run.client, spec.register["name"], tags) if spec.register else None
     if known is not None:
@@ -91,7 +94,7 @@ def refit_and_register(run, study):
     scores = _score_and_draw(run, refit, pipeline)
     what = ("refit best on train+validation" if refit.source == "refit" else
             f"the refit was worse: the model is trial {best.number}'s own")
-    lines = [f"{what} ({refit.reason}): {run.task.score_text(scores)}"]
+    lines = [shortened] * bool(shortened) + [f"{what} ({refit.reason}): {run.task.score_text(scores)}"]
     compared = baselines.compare(run, *_train_and_validation(data), scores) if spec.baselines else None
     lines += compared.lines if compared else []
     uri = log_model(run.parent, pipeline, raw_example(data.X_test_raw[:5]))
@@ -143,7 +146,8 @@ def _guarded_refit(run, best, params):
     # fold 0's, trained as the trial trained it. Retraining on all the rows would give the refit itself, a
     # comparison that can never fail; fold 0's model, scored on every row, is the guard it is without folds.
     trained = data.fold(0) if data.folds else data
-    own = _fit(run, params_of_trial(best, spec, len(trained.X_train)), trained.X_train, trained.y_train)
+    own = _fit(run, params_of_trial(best, spec, len(trained.X_train), params["max_iter"]), trained.X_train,
+               trained.y_train)
     try:
         refit = _fit(run, params, X, y)
     except DivergenceError as error:
@@ -161,6 +165,8 @@ def _score_and_draw(run, refit, pipeline):
     scores, predictions = run.task.test_scores(pipeline, run.data)
     tracking.log_batch(run.client, run.parent, metrics=[tracking.Metric(k, v, 0, 0) for k, v in scores.items()],
                        tags=tracking.tags_of({names.CHAMPION_SOURCE: refit.source}))
+    if not run.spec.artifacts.get("champion_figures", True):  # a second of drawing: a short time budget goes without
+        return scores
     with tempfile.TemporaryDirectory() as folder:
         run.task.champion_figures(folder, refit.model, run.data, predictions)
         run.client.log_artifacts(run.parent, folder, "best")

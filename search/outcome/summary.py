@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 from .. import tracking
 from ..plots import study as study_plots
 from ..study.space import label
-from ..study.stages import stage_table
+from ..study.stages import best_trial, stage_table
 from ..stores import budget
 
 
@@ -24,7 +24,7 @@ def summary_text(study, spec, stages):
                      f"best {spec.metric} {best}; {ranges}")
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if complete:
-        best = study.best_trial
+        best = best_trial(study, spec)
         params = ", ".join(f"{k}={label(v)}" for k, v in best.params.items())
         lines.append(f"best: trial {best.number}, {spec.metric}={best.value:.4f}: {params}")
     return "\n".join(lines)
@@ -41,13 +41,14 @@ def log_summary(run, study):
         (folder / "summary.txt").write_text(summary_text(study, spec, stages) + "\n")
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if complete:
-            best = study.best_trial
+            best = best_trial(study, spec)
             (folder / "best_params.json").write_text(json.dumps(
                 {k: label(v) for k, v in best.params.items()} | {"value": best.value}, indent=2))
             tracking.log_batch(client, run_id, metrics=[tracking.Metric(
                 f"best_{spec.metric}", best.value, 0, 0)], params=tracking.params_of(
                 {f"best.{k}": v for k, v in best.params.items()}))
-            study_plots.study_figures(study, folder, spec.space, spec.metric)
-            study_plots.stage_values(study, spec, folder / "stages.png")
+            if spec.artifacts.get("study_figures", True):  # seconds of drawing: a short time budget goes without
+                study_plots.study_figures(study, folder, spec.space, spec.metric)
+                study_plots.stage_values(study, spec, folder / "stages.png")
         client.log_artifacts(run_id, str(folder), "study")
     return stages

@@ -21,6 +21,7 @@ from ..data.heldout import HeldOut
 from .samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
 from .space import AUGMENT_PREFIX, Categorical, Range, SearchSpace
 from .stages import STAGE_KEYS, Stage, default_narrowing
+from .timeplan import seconds_of
 from .task import TASKS
 
 # Study-level names that stand for estimator parameters: lambda is the
@@ -32,7 +33,7 @@ DERIVED_PARAMS = {"lambda", "depth", "width"} | AUGMENT_PARAMS
 TOP_KEYS = {
     "name", "description", "dataset", "estimator", "space", "objective", "epochs",
     "repeats", "seeds", "n_trials", "timeout", "sampler", "pruner", "stages",
-    "register", "artifacts", "task", "baselines",
+    "register", "artifacts", "task", "baselines", "budget",
 }
 TABLE_KEYS = ("target", "features", "drop", "categorical")  # the table dataset's columns
 DATASET_KEYS = {"name", "path", "validation_fraction", "validation_size", "subset",
@@ -79,8 +80,7 @@ class Checker:
             epochs=epochs,
             repeats=repeats,
             seeds=self.seeds(raw.get("seeds"), repeats),
-            stages=self.stages(raw.get("stages"), raw.get("n_trials", 20)),
-            timeout=self.timeout(raw.get("timeout")),
+            **self.trials(raw, estimator),
             sampler=self.named_option(raw.get("sampler", "tpe"), "sampler", SAMPLERS),
             pruner=self.named_option(raw.get("pruner", "median"), "pruner", PRUNERS),
             register=self.register(raw.get("register", True), name),
@@ -373,7 +373,33 @@ class Checker:
             self.fail("seeds", f"must be a list of {repeats} integers (one per repeat), got {raw!r}")
         return raw
 
-    def stages(self, raw, n_trials):
+    def trials(self, raw, estimator):
+        """The stages, the timeout and the time budget: how many trials run, and for how long."""
+        planned = raw.get("budget") is not None  # a time plan counts the trials itself
+        stages = self.stages(raw.get("stages"), raw.get("n_trials", 20), planned)
+        return dict(stages=stages, timeout=self.timeout(raw.get("timeout")),
+                    time_budget=self.time_budget(raw.get("budget"), stages, estimator))
+
+    def time_budget(self, raw, stages, estimator):
+        """``budget: {time: 15m}``: the seconds the whole command may take (None: no limit). Its plan runs two
+        stages and chooses each trial's epochs (search.study.timeplan)."""
+        if raw is None:
+            return None
+        raw = self.mapping(raw, "budget")
+        self.unknown_keys(raw, {"time"}, "budget.")
+        try:
+            seconds = seconds_of(raw.get("time"))
+        except ValueError as error:
+            self.fail("budget.time", str(error))
+        if len(stages) > 2:
+            self.fail("stages", f"a time budget runs two stages (coarse, then fine), got {len(stages)}")
+        if "max_iter" in estimator:
+            self.fail("estimator.max_iter", "a time budget plans each trial's epochs: give epochs (the most a "
+                                            "trial may train) instead")
+        return seconds
+
+    def stages(self, raw, n_trials, planned=False):
+        """The coarse-to-fine stages; ``planned`` (a time budget): their ``n_trials`` may be left out."""
         if raw is None:
             return [Stage(self.integer(n_trials, "n_trials", minimum=1))]
         if not isinstance(raw, list) or not raw:
@@ -385,7 +411,7 @@ class Checker:
             self.unknown_keys(spec, STAGE_KEYS, where + ".")
             decades, fraction = default_narrowing(i)
             stage = Stage(
-                n_trials=self.integer(spec.get("n_trials"), f"{where}.n_trials", minimum=1),
+                n_trials=self.integer(spec.get("n_trials", 1 if planned else None), f"{where}.n_trials", minimum=1),
                 decades=self.number(spec.get("decades", decades), f"{where}.decades"),
                 fraction=self.number(spec.get("fraction", fraction), f"{where}.fraction"),
                 sampler=spec.get("sampler"),

@@ -32,6 +32,7 @@ class StudySpec:
     seeds: list = field(default_factory=lambda: [0])
     stages: list = field(default_factory=list)
     timeout: float | None = None
+    time_budget: float | None = None  # seconds the whole command may take (budget: {time: ...}); None: no limit
     sampler: dict = field(default_factory=lambda: {"name": "tpe"})
     pruner: dict = field(default_factory=lambda: {"name": "median"})
     register: dict | None = None
@@ -54,7 +55,7 @@ def quick_overrides(raw):
     """The keys that turn a study into its quick form (``run --quick``).
 
     The same estimator, space, sampler, pruner and stages on a few hundred rows,
-    for 2 epochs, at most 2 repeats and 2 trials (1 per stage), no time limit,
+    for 2 epochs, at most 2 repeats and 2 trials (1 per stage), no time limit or budget,
     nothing registered and no MLflow evaluation of the champion (seconds of
     figures): a check that a study file works, in seconds, before its full run. It is a study of its own, ``<name>_quick``, so that its trials
     never count against the full study's budget.
@@ -69,6 +70,7 @@ def quick_overrides(raw):
         "dataset": quick_dataset(dataset) if isinstance(dataset, dict) else dataset,  # else: checked later
         "epochs": min(QUICK_EPOCHS, epochs) if isinstance(epochs, int) else epochs,
         "timeout": None,
+        "budget": None,
         "register": False,
     }
     artifacts = raw.get("artifacts") or {}
@@ -94,7 +96,7 @@ def quick_dataset(dataset):
     return quick
 
 
-def load_study(path=None, overrides=None, text=None, quick=False):
+def load_study(path=None, overrides=None, text=None, quick=False, time_budget=None):
     """Read and check a study file.
 
     Parameters
@@ -108,6 +110,8 @@ def load_study(path=None, overrides=None, text=None, quick=False):
         reads it from the study's storage).
     quick : bool, default=False
         Load the study's quick form (:func:`quick_overrides`), after ``overrides``.
+    time_budget : float, default=None
+        Seconds in place of the file's ``budget`` (``--time-budget``); None: the file's.
 
     Returns
     -------
@@ -120,7 +124,7 @@ def load_study(path=None, overrides=None, text=None, quick=False):
     """
     path = Path(path)
     text, raw = read_study(path, text)
-    merged = {**raw, **(overrides or {})}
+    merged = {**raw, **(overrides or {}), **({"budget": {"time": time_budget}} if time_budget else {})}
     if quick:
         merged.update(quick_overrides({"name": path.stem, **merged}))
     checker = Checker(path)

@@ -45,6 +45,11 @@ class Range:
             low, high = math.floor(low), math.ceil(high)
         return replace(self, low=low, high=high)
 
+    def middle(self):
+        """The range's middle (geometric for a log range): where a probe measures a study's speed."""
+        middle = math.sqrt(self.low * self.high) if self.log else (self.low + self.high) / 2
+        return round(middle) if self.integer else middle
+
     def describe(self):
         kind = "int" if self.integer else "float"
         return f"{kind}[{self.low:g}, {self.high:g}]{' log' if self.log else ''}"
@@ -69,6 +74,9 @@ class Categorical:
 
     def around(self, best, decades, fraction, full):
         return self
+
+    def middle(self):
+        return self.choices[len(self.choices) // 2]
 
     def describe(self):
         return "{" + ", ".join(map(str, self.labels)) + "}"
@@ -96,6 +104,10 @@ class SearchSpace:
     def suggest(self, trial):
         """Values for one trial, keyed by space name."""
         return {name: dim.suggest(trial, name) for name, dim in self}
+
+    def middle(self):
+        """Each dimension's middle value, keyed by space name."""
+        return {name: dim.middle() for name, dim in self}
 
     def grid(self):
         """Every value of each dimension, for Optuna's GridSampler."""
@@ -144,13 +156,14 @@ def estimator_params(values, fixed, n_train):
     return params
 
 
-def trial_params(values, spec, n_train):
+def trial_params(values, spec, n_train, epochs=None):
     """The estimator arguments a trial trains with: :func:`estimator_params` of its ``values`` and the
-    study's fixed ones, for ``spec.epochs`` unless the study fixes ``max_iter``.
+    study's fixed ones, for ``epochs`` (by default ``spec.epochs``; under a time budget, the plan's) unless
+    the study fixes ``max_iter``.
 
     The objective calls it as the trial starts, the champion's refit for the finished best trial:
     both train the same configuration.
     """
     params = estimator_params(values, spec.estimator, n_train)
-    params.setdefault("max_iter", spec.epochs)
+    params.setdefault("max_iter", epochs or spec.epochs)
     return params

@@ -84,13 +84,25 @@ class StagePlan:
         if index == 0 or not any(t.state == TrialState.COMPLETE for t in trials):
             return self.spec.space
         stage = self.spec.stages[index]
-        return narrowed(self.spec.space, study.best_trial.params, stage.decades, stage.fraction)
+        return narrowed(self.spec.space, best_trial(study, self.spec).params, stage.decades, stage.fraction)
 
     def next_stage(self, study):
         """The stage of the next queued trial; None when nothing is queued."""
         trials = study.get_trials(deepcopy=False)
         queued = budget.waiting(trials)
         return self.stage_of(trials, queued[0].number) if queued else None
+
+
+def best_trial(study, spec):
+    """The best trial, which later stages narrow around and the champion is refit from: the study's best;
+    under a time budget the best of stage 2 once it has one (stage 1's trials train on fewer rows and
+    epochs: their values are not comparable). The study has a complete trial."""
+    if spec.time_budget is not None:
+        fine = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.user_attrs.get(STAGE) == 2]
+        if fine:
+            return (max if spec.direction == "maximize" else min)(fine, key=lambda t: t.value)
+    return study.best_trial
 
 
 def stage_table(study, spec):

@@ -14,12 +14,14 @@ MLFLOW_RUN_ID = "mlflow_run_id"  # the trial's child run
 WORKER = "worker"  # host:pid of the worker that runs it (also the parent run's tag)
 STAGE = "stage"  # its coarse-to-fine stage, numbered from 1 (also its run's param)
 RANGES = "ranges"  # the ranges its stage searched, as text
+TIMING = "timing"  # under a time plan: {seconds, epochs, rows} of its fits, the speed the plan measures
 
 # ---------------------------------------------------------------- Optuna study user attributes
 
 STUDY_FILE = "study_file"  # the study file's text, for workers (its path: the parent run's tag)
 EXPERIMENT_ID = "experiment_id"
 PARENT_RUN_ID = "parent_run_id"  # the current invocation's parent run (also a model version's tag)
+TIME_PLAN = "time_plan"  # the time plan in force (search.study.timeplan), for workers; None without one
 DATA_FINGERPRINT = "data_fingerprint"  # a study's rows as read (Dataset.rows_fingerprint); a version's scaled ones
 
 # ---------------------------------------------------------------- MLflow run tags
@@ -47,3 +49,9 @@ SHARED_VIEW_TAG, VIEW_KEY = "mlflow.sharedViewState.", "study"
 # ---------------------------------------------------------------- MLflow params and metrics
 
 TRIAL_NUMBER = "trial_number"  # a trial run's param
+# A study run with a time budget (search.trials.timekeeping), on its parent run: the budget as a param;
+# the plan's numbers as metrics plan_<what> (step 0: planned at the start, 1: replanned after stage 1)
+# and its line as the tag time_plan (TIME_PLAN); what each phase spent as metrics spent_<phase>_seconds
+# and the line as the tag time_spent; the refit's epochs.
+TIME_BUDGET, PLAN_PREFIX, SPENT_PREFIX, TIME_SPENT, REFIT_EPOCHS = (
+    "time_budget", "plan_", "spent_", "time_spent", "refit_epochs")

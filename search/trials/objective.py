@@ -13,7 +13,7 @@ from ..tracking import names
 from ..tracking.datasets import log_datasets
 from ..tracking.states import COMPLETE, FAIL, PRUNED, status_of
 from .. import tracking
-from . import recovery
+from . import recovery, timekeeping
 from .background import CORE_SHARING, FIGURES
 from ..secrets import mask
 from ..study.space import trial_params
@@ -80,12 +80,7 @@ class Objective:
 
     def _run(self, trial):
         self.trial_number = trial.number
-        index, space = self.plan.stage_and_space(trial)
-        stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
-        values = space.suggest(trial)
-        n_train = len(self.data.folds[0][0]) if self.data.folds else len(self.data.X_train)  # what each fit trains on
-        params = trial_params(values, self.spec, n_train)
-        self.mark(trial, stage, space)
+        stage, space, values, params = self.configure(trial)
         run_id = tracking.start_trial_run(self.client, self.experiment, self.parent_run_id,
                                           trial.number, {names.STAGE: str(stage)})
         logged = {**values, **params, names.STAGE: stage, names.TRIAL_NUMBER: trial.number}
@@ -97,14 +92,10 @@ class Objective:
             tracking.log_batch(self.client, run_id, params=tracking.params_of(logged),
                                tags=tracking.tags_of(ranges))
             log_datasets(self.run, run_id)  # the runs table's Datasets column
-            prunes = self.spec.pruner["name"] != "none"  # each report is a storage write
-            for repeat, seed in enumerate(self.spec.seeds):
-                for fold in range(self.n_folds):
-                    model = self.fit(trial, params, seed, fold, report=prunes and repeat == 0)
-                    models.append(model)
-                    histories.append(model.history_)
+            self.fit_all(trial, params, models, histories)
         except optuna.TrialPruned as pruned:
             # KILLED: MLflow's status for a stopped run, so a pruned trial stands out in the runs list.
+            self.timed(trial, histories + [self._partial(models)])
             self.finish(run_id, histories + [self._partial(models)], PRUNED, status_of(PRUNED), str(pruned))
             raise
         except DivergenceError as error:
@@ -117,7 +108,37 @@ class Objective:
             trial.set_user_attr(names.FAIL_REASON, reason)
             self.finish(run_id, histories, FAIL, status_of(FAIL, isinstance(error, KeyboardInterrupt)), reason)
             raise
+        self.timed(trial, histories)
         return self.complete(trial, run_id, models, time.perf_counter() - started)
+
+    def configure(self, trial):
+        """The trial's stage, its space, the values sampled and the estimator's arguments; under a time plan,
+        the stage's rows (:attr:`rows`) and epochs."""
+        index, space = self.plan.stage_and_space(trial)
+        stage = index + 1  # stages are numbered from 1 everywhere: console, tags, Optuna, stages.json
+        self.rows, epochs = self.run.timing.fidelity(stage) if self.run.timing else (None, None)
+        values = space.suggest(trial)
+        n_train = len(self.data.folds[0][0]) if self.data.folds else len(self.data.X_train)  # what each fit trains on
+        self.n_rows = self.rows or n_train
+        params = trial_params(values, self.spec, self.n_rows, epochs)
+        self.mark(trial, stage, space)
+        return stage, space, values, params
+
+    def fit_all(self, trial, params, models, histories):
+        """Each repeat's fit on each fold, into ``models`` and ``histories``."""
+        prunes = self.run.timing is not None or self.spec.pruner["name"] != "none"  # each report: a storage write
+        self.fits_started = time.perf_counter()
+        for repeat, seed in enumerate(self.spec.seeds):
+            for fold in range(self.n_folds):
+                model = self.fit(trial, params, seed, fold, report=prunes and repeat == 0)
+                models.append(model)
+                histories.append(model.history_)
+
+    def timed(self, trial, histories):
+        """Under a time plan, what the trial's fits took, for the plan to measure its speed (a storage write)."""
+        if self.run.timing is not None:
+            trial.set_user_attr(names.TIMING, {"seconds": time.perf_counter() - self.fits_started,
+                                               "epochs": sum(map(len, histories)), "rows": self.n_rows})
 
     def mark(self, trial, stage, space):
         """The trial's stage, worker and ranges; each attribute is a storage write: only what resuming and
@@ -133,16 +154,21 @@ class Objective:
         """The folds each repeat trains on: K with ``validation: {folds: K}``, else 1 (the validation rows)."""
         return len(self.data.folds) or 1
 
+    rows = None  # under a time plan, the training rows of the trial's stage (None: all)
+
     def view(self, fold):
-        """The rows fold ``fold`` trains and validates on; the dataset itself without folds."""
-        return self.data.fold(fold) if self.data.folds else self.data
+        """The rows fold ``fold`` trains and validates on; the dataset itself without folds; under a time
+        plan, a stage-1 trial's part of its training rows."""
+        data = self.data.fold(fold) if self.data.folds else self.data
+        return data if self.rows is None else timekeeping.part(data, self.rows, self.run.task)
 
     def fit(self, trial, params, seed, fold, report):
         data = self.view(fold)  # a fold's rows are copied for its fit only: no K copies kept
         reporter = PruningReporter(trial, self.spec.metric, report, fold if self.data.folds else None)
         # The objective, when the estimator does not record it itself, from its validation probabilities.
         scoring = self.run.task.validation_scoring(self.spec.metric, np.unique(self.data.y_train))
-        model = self.run.task.estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING],
+        stops = [timekeeping.DeadlineStop(self.run.timing.search_end)] if self.run.timing else []
+        model = self.run.task.estimator(**params, random_state=seed, callbacks=[reporter, CORE_SHARING, *stops],
                                         validation_scoring=scoring)
         self._current = model
         with warnings.catch_warnings(), CORE_SHARING:
@@ -173,7 +199,7 @@ class Objective:
         metrics = tracking.metrics_of(models[0].history_) + tracking.summary_metrics(summary)
         tracking.log_batch(self.client, run_id, metrics=metrics,
                            tags=tracking.tags_of({names.OPTUNA_STATE: COMPLETE}))
-        if self.spec.artifacts.get("trial_plots", True):
+        if self.spec.artifacts.get("trial_plots", True) and timekeeping.draws_figures(self.run, trial):
             self.log_trial_plots(run_id, trial.number, models[0])
         tracking.end_run(self.client, run_id, status_of(COMPLETE))
         return value

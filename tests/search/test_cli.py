@@ -57,6 +57,12 @@ def test_run_takes_its_limits_and_0_means_none():
     assert (args.n_trials, args.timeout) == (None, None)
 
 
+def test_run_takes_a_time_budget_in_seconds_and_0_means_the_study_file_s():
+    assert parser().parse_args(["run", "s.yaml", "--time-budget", "20.5"]).time_budget == 20.5
+    assert parser().parse_args(["run", "s.yaml", "--time-budget", "0"]).time_budget is None
+    assert parser().parse_args(["run", "s.yaml"]).time_budget is None
+
+
 def test_a_worker_joins_a_study_by_name_with_its_own_limits():
     args = parser().parse_args(["worker", "--study", "digits", "--n-trials", "2", "--timeout", "0"])
     assert (args.command, args.study, args.n_trials, args.timeout, args.worker_index) == (

@@ -1,5 +1,7 @@
 """Tests for search.context: the options of an invocation, as a script gives them."""
 
+import time
+
 import pytest
 
 from search.context import OptionError, Options
@@ -13,8 +15,22 @@ def test_a_scripts_options_mean_what_the_flags_mean():
                               timeout=5.0)
 
 
+def test_a_time_budget_is_seconds_and_the_clock_starts_when_the_options_are_given():
+    before = time.time()
+    options = Options.of(time_budget=20)
+    assert options.time_budget == 20.0 and before <= options.started <= time.time()
+    assert Options.of(time_budget=0).time_budget is None  # 0: the study file's, as --time-budget 0
+
+
+@pytest.mark.parametrize("given", [{"time_budget": 20, "n_trials": 3}, {"time_budget": 20, "timeout": 60}])
+def test_a_time_budget_plans_the_trials_itself(given):
+    with pytest.raises(OptionError, match="^a time budget plans the trials and when they stop"):
+        Options.of(**given)
+
+
 @pytest.mark.parametrize("given", [{"n_trials": True}, {"timeout": -1}, {"timeout": float("inf")}, {"workers": 1.0},
-                                   {"tracking_uri": b"sqlite://"}])
+                                   {"tracking_uri": b"sqlite://"}, {"time_budget": -1}, {"time_budget": "20s"},
+                                   {"time_budget": float("nan")}])
 def test_a_bad_value_is_an_option_error(given):
     with pytest.raises(OptionError, match=f"^{next(iter(given))} must be"):
         Options.of(**given)

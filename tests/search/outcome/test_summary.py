@@ -9,7 +9,7 @@ from optuna.trial import TrialState, create_trial
 
 from search.outcome.summary import summary_text
 
-SPEC = SimpleNamespace(name="tiny", metric="val_accuracy")
+SPEC = SimpleNamespace(name="tiny", metric="val_accuracy", time_budget=None)
 STAGES = [{"stage": 1, "trials": 2, "budget": 3, "best_value": 0.8125, "ranges": {"lambda": "float[1e-05, 0.01] log"}},
           {"stage": 2, "trials": 0, "budget": 2, "best_value": None, "ranges": {"lambda": "float[0.0001, 0.001] log"}}]
 DISTRIBUTIONS = {"width": CategoricalDistribution(["16-8", "32"]), "lambda": FloatDistribution(1e-5, 1e-2, log=True)}

@@ -75,6 +75,17 @@ def test_baselines_can_be_turned_off_and_stay_on_in_the_quick_form(tmp_path):
     assert load_study(write(tmp_path, "n_trials: 3\n"), quick=True).baselines is True
 
 
+def test_a_time_budget_is_seconds_from_the_file_or_the_command_line_and_the_quick_form_has_none(tmp_path):
+    assert load_study(write(tmp_path, "n_trials: 3\n")).time_budget is None
+    spec = load_study(write(tmp_path, "budget: {time: 15m}\nstages: [{sampler: random}, {decades: 0.5}]\n"))
+    assert spec.time_budget == 900.0 and [stage.n_trials for stage in spec.stages] == [1, 1]  # the plan counts
+    spec = load_study(write(tmp_path, "budget: {time: 15m}\n"), time_budget=20)
+    assert spec.time_budget == 20.0
+    assert yaml.safe_load(spec.text)["budget"] == {"time": 20}, "workers rebuild the study from its text"
+    assert load_study(QUICKSTART, time_budget=30).time_budget == 30.0  # its trial counts are the plan's then
+    assert load_study(write(tmp_path, "budget: {time: 90}\n"), quick=True).time_budget is None
+
+
 def test_val_loss_is_minimized_by_default(tmp_path):
     spec = load_study(write(tmp_path, "objective: val_loss\n"))
     assert (spec.metric, spec.direction) == ("val_loss", "minimize")
@@ -238,6 +249,17 @@ ERRORS = [
     ("baselines_not_a_bool", "baselines: 'no'\n", "baselines: must be true or false, got 'no'"),
     ("register_unknown_key", "register: {stage: prod}\n", "register.stage"),
     ("timeout_negative", "timeout: -5\n", "timeout"),
+    ("budget_a_string", "budget: 15m\n", "budget: must be a mapping, got '15m'"),
+    ("budget_unknown_key", "budget: {trials: 3}\n", "budget.trials: unknown key (expected one of time)"),
+    ("budget_without_time", "budget: {}\n", "budget.time: must be seconds (a number) or a duration"),
+    ("budget_negative", "budget: {time: -20}\n", "budget.time: must be a time above 0, got -20"),
+    ("budget_zero", "budget: {time: 0}\n", "budget.time: must be a time above 0, got 0"),
+    ("budget_unknown_unit", "budget: {time: 2 days}\n", "budget.time: must be seconds (a number) or a duration "
+     "such as 90s, 15m or 1h, got '2 days'"),
+    ("budget_three_stages", "budget: {time: 60}\nstages: [{n_trials: 1}, {n_trials: 1}, {n_trials: 1}]\n",
+     "stages: a time budget runs two stages (coarse, then fine), got 3"),
+    ("budget_and_max_iter", "budget: {time: 60}\nestimator: {max_iter: 5}\n",
+     "estimator.max_iter: a time budget plans each trial's epochs"),
     ("objective_unknown_metric", "objective: f1\n", "objective.metric"),
     ("invalid_yaml", "space: [1, 2\nepochs: 3\n", "not valid YAML at line 2"),
     ("not_a_mapping", "- epochs: 3\n- n_trials: 2\n", "a study file is a mapping of keys, got list"),

@@ -15,16 +15,17 @@ from search.tracking import mark_experiment, names, ui_link
 
 # Where each name is stored (a name may be stored in several places: FAIL_REASON is a trial's
 # attribute and its run's tag). A new name must be placed here, so that these tests check it.
-TRIAL_ATTRS = ["FAIL_REASON", "MLFLOW_RUN_ID", "WORKER", "STAGE", "RANGES"]
-STUDY_ATTRS = ["STUDY_FILE", "EXPERIMENT_ID", "PARENT_RUN_ID", "DATA_FINGERPRINT"]
+TRIAL_ATTRS = ["FAIL_REASON", "MLFLOW_RUN_ID", "WORKER", "STAGE", "RANGES", "TIMING"]
+STUDY_ATTRS = ["STUDY_FILE", "EXPERIMENT_ID", "PARENT_RUN_ID", "DATA_FINGERPRINT", "TIME_PLAN"]
 RUN_TAGS = ["STUDY", "PARENT_RUN", "NOTE", "OPTUNA_STATE", "PRUNE_REASON", "CHAMPION_SOURCE",
             "REGISTERED_VERSION", "LAUNCHER_RUN_ID", "STUDY_PARENT_RUN_ID", "STUDY_EXPERIMENT_ID",
-            "FAIL_REASON", "WORKER", "STUDY_FILE"]
-RUN_PARAMS = ["STAGE", "TRIAL_NUMBER"]
+            "FAIL_REASON", "WORKER", "STUDY_FILE", "TIME_PLAN", "TIME_SPENT"]
+RUN_PARAMS = ["STAGE", "TRIAL_NUMBER", "TIME_BUDGET"]
+RUN_METRICS = ["REFIT_EPOCHS", "PLAN_PREFIX", "SPENT_PREFIX"]  # a name, or the prefix of several
 EXPERIMENT_TAGS = ["EXPERIMENT_KIND_TAG", "SHARED_VIEW_TAG"]
 VALUES = ["MODEL_TRAINING", "VIEW_KEY"]  # values of a tag, or part of one: no namespace of their own
 PLACES = {"trial attribute": TRIAL_ATTRS, "study attribute": STUDY_ATTRS, "run tag": RUN_TAGS,
-          "run param": RUN_PARAMS, "experiment tag": EXPERIMENT_TAGS}
+          "run param": RUN_PARAMS, "run metric": RUN_METRICS, "experiment tag": EXPERIMENT_TAGS}
 
 
 def defined():
