@@ -298,7 +298,7 @@ def run_trials(run, study, options):
     """Queue this invocation's trials and run them; under a time budget, planned and run stage by stage."""
     if run.spec.time_budget is not None:
         timekeeping.begin(run, study, options.started)  # probe, plan, and follow the plan
-        timekeeping.run_stages(run, study, lambda: run_queued(run, study, options))
+        timekeeping.run_stages(run, study, lambda count: run_queued(run, study, replace(options, n_trials=count)))
         return
     budget.fill(study, run.plan.total, options.n_trials)
     run_queued(run, study, options)

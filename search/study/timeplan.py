@@ -44,17 +44,17 @@ COARSE_EPOCHS = 1 / 3  # stage 1's epochs, as a part of stage 2's
 HALVING_FACTOR = 3  # successive halving keeps a third of the trials at each rung
 HALVING_USE = 0.5  # the part of its epochs a stage-1 trial trains on average, the others being stopped early
 FINE_TRIALS = 3  # stage 2's trials that the epochs are chosen for; more when the study's epochs cap them
-SAFETY = 1.25  # the refit's reserve, for a best configuration slower than the average one
+SAFETY = 1.5  # the refit's reserve, for a best configuration slower than the median one (wide nets win)
 VALIDATION_WEIGHT = 1 / 3  # a validation row scored costs a forward pass: a third of a training row's epoch
-# Measured on the 2-core development machine with digits (2026-12), and scaled by the machine's load
-# when planned (Speed.slowdown): the parts of a command that do not scale with epochs.
-TRIAL_SECONDS = 0.3  # a trial's MLflow run, sampler and storage writes, until its trials measure it
-SUMMARY_SECONDS = 1.0  # the trials table and stage table on the parent run
-AFTER_REFIT_SECONDS = 2.5  # test scores, logging the pipeline, registering, the spent time, exiting
+# The parts of a command that do not scale with epochs, measured on the 2-core development machine with
+# digits at loads of 1.5 to 4 (2026-12-03), rounded up.
+TRIAL_SECONDS = 0.3  # a trial's MLflow run, sampler and storage writes (0.1 to 0.35), until trials measure it
+SUMMARY_SECONDS = 0.5  # the trials table and stage table on the parent run (0.1)
+AFTER_REFIT_SECONDS = 1.5  # test scores, logging the pipeline (0.9), registering, the spent time (1.1 in all)
 FIGURE_SECONDS = 2.0  # a trial's figures, drawn beside the next trial: the last one is waited for
 # Extras: each runs when it takes at most EXTRA_SHARE of the budget (an artifacts key of the study file,
 # which may turn it off in any case). The study figures come before the refit, the others after it.
-EXTRA_SECONDS = {"study_figures": 3.5, "champion_figures": 1.2, "evaluate": 4.0}
+EXTRA_SECONDS = {"study_figures": 3.5, "champion_figures": 1.2, "evaluate": 4.0}  # 2.5 to 4.7, 0.7 to 1.6, 2.7
 AFTER_REFIT_EXTRAS = ("champion_figures", "evaluate")
 EXTRA_SHARE = 0.05
 EXTRA_WORDS = {"study_figures": "study figures", "champion_figures": "the champion's figures",
@@ -117,13 +117,11 @@ class Work:
 
 @dataclass(frozen=True)
 class Speed:
-    """What the plan measured: seconds of an epoch per row (:meth:`Work.units`); of a trial beside its epochs
-    (its MLflow run, the sampler, storage writes); and how much slower than the quiet machine the fixed
-    costs above were measured on this machine is now (its load per core, at least 1)."""
+    """What the plan measured: seconds of an epoch per row (:meth:`Work.units`), and of a trial beside its
+    epochs (its MLflow run, the sampler, storage writes)."""
 
     row_seconds: float
     trial_seconds: float = TRIAL_SECONDS
-    slowdown: float = 1.0
 
 
 @dataclass
@@ -139,7 +137,7 @@ class TimePlan:
     extras : dict
         Artifacts key -> whether it runs: ``study_figures``, ``champion_figures``, ``evaluate`` and
         ``trial_plots`` (stage 2's trials only).
-    row_seconds, trial_seconds, slowdown : float
+    row_seconds, trial_seconds : float
         The :class:`Speed` planned with.
     epochs, coarse_epochs, coarse_rows : int
         Stage 2's and the refit's epochs; stage 1's epochs and training rows.
@@ -164,7 +162,6 @@ class TimePlan:
     extras: dict
     row_seconds: float
     trial_seconds: float
-    slowdown: float
     epochs: int
     coarse_epochs: int
     coarse_rows: int
@@ -217,8 +214,8 @@ class TimePlan:
     def refit_epochs(self, now, row_seconds, work):
         """The refit's epochs at ``now`` for a configuration of ``row_seconds``: the planned ones, or as many
         as the time left holds before the finish's last steps (at least 1)."""
-        left = self.deadline - now - self.slowdown * (AFTER_REFIT_SECONDS + sum(
-            EXTRA_SECONDS[name] for name in AFTER_REFIT_EXTRAS if self.extras[name]))
+        left = self.deadline - now - AFTER_REFIT_SECONDS - sum(
+            EXTRA_SECONDS[name] for name in AFTER_REFIT_EXTRAS if self.extras[name])
         return max(1, min(self.epochs, int(left / (row_seconds * work.refit_units()))))
 
     def to_attr(self):
@@ -249,7 +246,7 @@ def plan(clock, now, work, speed, wanted):
     are drawn for stage 2's trials when such a trial lasts long enough for the drawing to keep pace
     (twice :data:`FIGURE_SECONDS`).
     """
-    extras = {name: wanted.get(name, True) and seconds * speed.slowdown <= EXTRA_SHARE * clock.budget
+    extras = {name: wanted.get(name, True) and seconds <= EXTRA_SHARE * clock.budget
               for name, seconds in EXTRA_SECONDS.items()}
     timeplan = arrange(clock, now, work, speed, {**extras, "trial_plots": False})
     if wanted.get("trial_plots", True) and timeplan.trial_seconds_of(FINE, work) >= 2 * FIGURE_SECONDS:
@@ -260,14 +257,14 @@ def plan(clock, now, work, speed, wanted):
 def arrange(clock, now, work, speed, extras):
     """The plan with ``extras``: the finish's fixed part reserved first, then :data:`COARSE_SHARE` of what
     is left to stage 1, the rest to stage 2 and the refit's epochs."""
-    finish = speed.slowdown * (SUMMARY_SECONDS + AFTER_REFIT_SECONDS + FIGURE_SECONDS * extras["trial_plots"]
-                               + sum(seconds for name, seconds in EXTRA_SECONDS.items() if extras[name]))
+    finish = SUMMARY_SECONDS + AFTER_REFIT_SECONDS + FIGURE_SECONDS * extras["trial_plots"] + sum(
+        seconds for name, seconds in EXTRA_SECONDS.items() if extras[name])
     available = max(0.0, clock.deadline - now - finish)
     coarse = COARSE_SHARE * available
     epochs, fine_trials = fine_stage(available - coarse, work, speed)
     coarse_rows, coarse_epochs, coarse_trials = coarse_stage(coarse, work, speed, epochs)
     return TimePlan(budget=clock.budget, started=clock.started, finish_seconds=finish, extras=extras,
-                    row_seconds=speed.row_seconds, trial_seconds=speed.trial_seconds, slowdown=speed.slowdown,
+                    row_seconds=speed.row_seconds, trial_seconds=speed.trial_seconds,
                     epochs=epochs, coarse_epochs=coarse_epochs, coarse_rows=coarse_rows,
                     coarse_trials=coarse_trials, fine_trials=fine_trials, coarse_end=now + coarse,
                     search_end=clock.deadline - finish - refit_seconds(epochs, work, speed),

@@ -17,6 +17,7 @@ import optuna
 from optuna.trial import TrialState
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 from estimators import DivergenceError
 
@@ -70,35 +71,47 @@ def probe(run):
     except DivergenceError as error:  # the middle of the space may diverge: its epochs were timed all the same
         history = list(error.history)
     seconds = history[-1]["seconds"] if history else time.perf_counter() - started
-    slowdown = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))  # this process's share of a core, inverted
-    return timeplan.Speed(seconds / work_of(run).units(len(data.X_train), len(data.X_val)),
-                          timeplan.TRIAL_SECONDS * slowdown, slowdown)
+    return timeplan.Speed(seconds / work_of(run).units(len(data.X_train), len(data.X_val)))
+
+
+def share_cores():
+    """Train on the cores other processes leave free (their load, this one's aside), at least one.
+
+    BLAS threads beyond them wait on each other: on 2 cores at a load of 2.9, a digits epoch of a 243x3
+    network took 0.04 s on one thread and 0.11 to 2.2 s on two (2026-12-03), speeds no plan can follow.
+    """
+    cores = os.cpu_count() or 1
+    threads = max(1, round(cores - max(0.0, os.getloadavg()[0] - 1)))
+    threadpool_limits(threads, user_api="blas")  # for the rest of the process: the plan's speed is measured so
+    return threads
 
 
 def begin(run, study, started):
     """Probe, plan and follow the plan (printed, kept on the study, logged on the parent run)."""
     marks = {"start": time.time()}
+    threads = share_cores()
     speed = probe(run)
     marks["probe"] = now = time.time()
     wanted = {name: run.spec.artifacts.get(name, True) for name in timeplan.EXTRA_WORDS}
     planned = timeplan.plan(timeplan.Clock(started, run.spec.time_budget), now, work_of(run), speed, wanted)
     planned.marks, planned.trials_before = marks, len(budget.used(study.get_trials(deepcopy=False)))
     print(f"time budget {planned.budget:g} s from the command's start: {marks['start'] - started:.1f} s spent "
-          f"starting (data, stores), {now - marks['start']:.1f} s probing the speed", flush=True)
+          f"starting (data, stores), {now - marks['start']:.1f} s probing the speed (on {threads} BLAS "
+          f"thread{'s' * (threads > 1)})", flush=True)
     publish(run, study, planned, step=0)
 
 
 def run_stages(run, study, run_queued):
     """Stage 1, then stage 2 planned again from stage 1's speed. Each stage's trials are queued and run by
-    ``run_queued()`` (here or in workers) until the plan starts no more; while the stage has time left when
-    they are done, as many more as the speed measured so far lets fit are queued."""
+    ``run_queued(count)`` (here, at most ``count``, or in workers) until the plan starts no more; while the
+    stage has time left when they are done, as many more as the speed measured so far lets fit are queued."""
     for stage in (timeplan.COARSE, timeplan.FINE):
         if stage == timeplan.FINE:
             publish(run, study, timeplan.replan(run.timing, time.time(), work_of(run), measured(run, study)), 1)
         count = run.timing.trials(stage)
         while count:
             budget.fill(study, len(budget.used(study.get_trials(deepcopy=False))) + count)
-            run_queued()
+            run_queued(count)
             count = run.timing.more(time.time(), work_of(run), measured(run, study))
             run.follow(run.timing.with_more(count))
         run.timing.marks[f"stage {stage}"] = time.time()
@@ -136,15 +149,15 @@ def follow(run, study):
 def measured(run, study):
     """The speed this invocation's trials measured (their ``timing``): the median trial's, as one trial
     stalled by a busy machine would pull a mean far off; the plan's own when no trial measured one."""
-    planned, work = run.timing, work_of(run)
-    timings = [(t.user_attrs[names.TIMING], (t.datetime_complete - t.datetime_start).total_seconds())
-               for t in study.get_trials(deepcopy=False) if names.TIMING in t.user_attrs and t.datetime_complete
-               and t.datetime_start.timestamp() >= planned.started and t.user_attrs[names.TIMING]["epochs"]]
-    if not timings:
-        return timeplan.Speed(planned.row_seconds, planned.trial_seconds, planned.slowdown)
-    rates = [timing["seconds"] / (timing["epochs"] * work.units(timing["rows"])) for timing, _ in timings]
-    beside = [max(0.0, wall - timing["seconds"]) for timing, wall in timings]
-    return timeplan.Speed(float(np.median(rates)), float(np.median(beside)), planned.slowdown)
+    planned = run.timing
+    timed = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(names.TIMING, {}).get("epochs")
+             and t.datetime_complete and t.datetime_start.timestamp() >= planned.started]
+    if not timed:
+        return timeplan.Speed(planned.row_seconds, planned.trial_seconds)
+    beside = [(t.datetime_complete - t.datetime_start).total_seconds() - t.user_attrs[names.TIMING]["seconds"]
+              for t in timed]
+    return timeplan.Speed(float(np.median([row_seconds_of(run, t) for t in timed])),
+                          max(0.0, float(np.median(beside))))
 
 
 def may_start(run, study):
@@ -152,6 +165,14 @@ def may_start(run, study):
     the study has no complete trial in stage 1 (a champion needs one, late or not)."""
     return run.timing is None or run.timing.may_start(time.time(), work_of(run)) or (
         run.timing.stage == timeplan.COARSE and not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def row_seconds_of(run, trial):
+    """Seconds of an epoch per row of ``trial``'s configuration, as it measured; the plan's without."""
+    timing = trial.user_attrs.get(names.TIMING)
+    if not timing or not timing["epochs"]:
+        return run.timing.row_seconds
+    return timing["seconds"] / (timing["epochs"] * work_of(run).units(timing["rows"]))
 
 
 def draws_figures(run, trial):
@@ -181,10 +202,7 @@ def refit_epochs(run, best):
     planned = run.timing
     if planned is None:
         return None, None
-    work, timing = work_of(run), best.user_attrs.get(names.TIMING)
-    row_seconds = (timing["seconds"] / (timing["epochs"] * work.units(timing["rows"]))
-                   if timing and timing["epochs"] else planned.row_seconds)
-    epochs = planned.refit_epochs(time.time(), row_seconds, work)
+    epochs = planned.refit_epochs(time.time(), row_seconds_of(run, best), work_of(run))
     tracking.log_batch(run.client, run.parent, metrics=tracking.summary_metrics({names.REFIT_EPOCHS: epochs}))
     if epochs == planned.epochs:
         return epochs, None

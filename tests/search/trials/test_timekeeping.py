@@ -30,7 +30,7 @@ class Client:
 
 
 def fake_run(timeplan=None, data=DIGITS, seeds=(0, 1)):
-    spec = SimpleNamespace(seeds=list(seeds), epochs=30)
+    spec = SimpleNamespace(seeds=list(seeds), epochs=30, time_budget=300, direction="maximize")
     return SimpleNamespace(data=data, spec=spec, timing=timeplan, client=Client(), parent="parent",
                            task=TASKS["classification"])
 
