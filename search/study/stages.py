@@ -20,6 +20,7 @@ from .space import Range, SearchSpace
 
 STAGE_KEYS = {"n_trials", "decades", "fraction", "sampler"}
 DEFAULT_NARROWING = [(1.0, 0.25), (0.5, 0.125)]  # (decades, fraction) of stages 2, 3, ...
+COARSE, FINE = 1, 2  # a time plan's two stages (search.study.timeplan), numbered from 1 as everywhere
 
 
 @dataclass
@@ -99,7 +100,7 @@ def best_trial(study, spec):
     epochs: their values are not comparable). The study has a complete trial."""
     if spec.time_budget is not None:
         fine = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if t.user_attrs.get(STAGE) == 2]
+                if t.user_attrs.get(STAGE) == FINE]
         if fine:
             return (max if spec.direction == "maximize" else min)(fine, key=lambda t: t.value)
     return study.best_trial

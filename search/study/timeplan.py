@@ -33,9 +33,8 @@ import optuna
 
 from ..stores.budget import retried_number
 from ..tracking.names import STAGE
-from .stages import Stage, StagePlan, default_narrowing
+from .stages import COARSE, FINE, Stage, StagePlan, default_narrowing
 
-COARSE, FINE = 1, 2  # the plan's stages, numbered from 1 as everywhere
 
 # How a plan shares the time (the arithmetic's choices, tested in tests/search/study/test_timeplan.py).
 COARSE_SHARE = 0.4  # of the search's time (what is left after the finish's reserve), to stage 1
@@ -130,8 +129,8 @@ class TimePlan:
 
     Attributes
     ----------
-    budget, started : float
-        The budget's seconds and the command's start: everything ends by ``started + budget``.
+    time_budget, started : float
+        The time budget's seconds and the command's start: everything ends by ``started + time_budget``.
     finish_seconds : float
         The finish's fixed part, reserved beside the refit's epochs.
     extras : dict
@@ -156,7 +155,7 @@ class TimePlan:
         Phase -> when it ended (``start``, ``probe``, ``stage 1``, ``stage 2``, ``finish``).
     """
 
-    budget: float
+    time_budget: float
     started: float
     finish_seconds: float
     extras: dict
@@ -176,7 +175,7 @@ class TimePlan:
 
     @property
     def deadline(self):
-        return self.started + self.budget
+        return self.started + self.time_budget
 
     def trials(self, stage):
         return self.coarse_trials if stage == COARSE else self.fine_trials
@@ -231,11 +230,11 @@ class Clock:
     """The command's clock: when it started (``time.time()``) and the seconds it may run."""
 
     started: float
-    budget: float
+    time_budget: float
 
     @property
     def deadline(self):
-        return self.started + self.budget
+        return self.started + self.time_budget
 
 
 def plan(clock, now, work, speed, wanted):
@@ -246,7 +245,7 @@ def plan(clock, now, work, speed, wanted):
     are drawn for stage 2's trials when such a trial lasts long enough for the drawing to keep pace
     (twice :data:`FIGURE_SECONDS`).
     """
-    extras = {name: wanted.get(name, True) and seconds <= EXTRA_SHARE * clock.budget
+    extras = {name: wanted.get(name, True) and seconds <= EXTRA_SHARE * clock.time_budget
               for name, seconds in EXTRA_SECONDS.items()}
     timeplan = arrange(clock, now, work, speed, {**extras, "trial_plots": False})
     if wanted.get("trial_plots", True) and timeplan.trial_seconds_of(FINE, work) >= 2 * FIGURE_SECONDS:
@@ -263,7 +262,7 @@ def arrange(clock, now, work, speed, extras):
     coarse = COARSE_SHARE * available
     epochs, fine_trials = fine_stage(available - coarse, work, speed)
     coarse_rows, coarse_epochs, coarse_trials = coarse_stage(coarse, work, speed, epochs)
-    return TimePlan(budget=clock.budget, started=clock.started, finish_seconds=finish, extras=extras,
+    return TimePlan(time_budget=clock.time_budget, started=clock.started, finish_seconds=finish, extras=extras,
                     row_seconds=speed.row_seconds, trial_seconds=speed.trial_seconds,
                     epochs=epochs, coarse_epochs=coarse_epochs, coarse_rows=coarse_rows,
                     coarse_trials=coarse_trials, fine_trials=fine_trials, coarse_end=now + coarse,
@@ -352,11 +351,13 @@ def planned_spec(spec, timeplan):
 
 def describe(timeplan, work):
     """The plan in one line, times from the command's start."""
-    at = lambda moment: f"{moment - timeplan.started:.1f} s"  # noqa: E731
+    def at(moment):
+        return f"{moment - timeplan.started:.1f} s"
+
     epoch = timeplan.row_seconds * work.units(work.rows)
     off = [EXTRA_WORDS[name] for name, on in timeplan.extras.items() if not on] + ["baselines"]
-    return (f"time plan for {timeplan.budget:g} s: an epoch of all {work.rows} training rows takes {epoch:.3g} s, "
-            f"a trial {timeplan.trial_seconds:.2g} s beside its epochs; "
+    return (f"time plan for {timeplan.time_budget:g} s: an epoch of all {work.rows} training rows takes "
+            f"{epoch:.3g} s, a trial {timeplan.trial_seconds:.2g} s beside its epochs; "
             f"stage 1: {timeplan.coarse_trials} trials of up to {timeplan.coarse_epochs} epochs on "
             f"{timeplan.coarse_rows} rows, successive halving, until {at(timeplan.coarse_end)}; "
             f"stage 2: {timeplan.fine_trials} trials of {timeplan.epochs} epochs on every row, until "

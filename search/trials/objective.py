@@ -95,8 +95,9 @@ class Objective:
             self.fit_all(trial, params, models, histories)
         except optuna.TrialPruned as pruned:
             # KILLED: MLflow's status for a stopped run, so a pruned trial stands out in the runs list.
-            self.timed(trial, histories + [self._partial(models)])
-            self.finish(run_id, histories + [self._partial(models)], PRUNED, status_of(PRUNED), str(pruned))
+            stopped = histories + [self._partial(models)]
+            self.timed(trial, stopped)
+            self.finish(run_id, stopped, PRUNED, status_of(PRUNED), str(pruned))
             raise
         except DivergenceError as error:
             trial.set_user_attr(names.FAIL_REASON, mask(str(error)))

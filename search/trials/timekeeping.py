@@ -82,8 +82,11 @@ def share_cores():
     """
     cores = os.cpu_count() or 1
     threads = max(1, round(cores - max(0.0, os.getloadavg()[0] - 1)))
-    threadpool_limits(threads, user_api="blas")  # for the rest of the process: the plan's speed is measured so
+    LIMITS.append(threadpool_limits(threads, user_api="blas"))  # until spent(): the plan's speeds are measured so
     return threads
+
+
+LIMITS = []  # the BLAS thread limit share_cores set, lifted when the command ends (a script goes on after it)
 
 
 def begin(run, study, started):
@@ -95,7 +98,7 @@ def begin(run, study, started):
     wanted = {name: run.spec.artifacts.get(name, True) for name in timeplan.EXTRA_WORDS}
     planned = timeplan.plan(timeplan.Clock(started, run.spec.time_budget), now, work_of(run), speed, wanted)
     planned.marks, planned.trials_before = marks, len(budget.used(study.get_trials(deepcopy=False)))
-    print(f"time budget {planned.budget:g} s from the command's start: {marks['start'] - started:.1f} s spent "
+    print(f"time budget {planned.time_budget:g} s from the command's start: {marks['start'] - started:.1f} s spent "
           f"starting (data, stores), {now - marks['start']:.1f} s probing the speed (on {threads} BLAS "
           f"thread{'s' * (threads > 1)})", flush=True)
     publish(run, study, planned, step=0)
@@ -177,7 +180,8 @@ def row_seconds_of(run, trial):
 
 def draws_figures(run, trial):
     """Whether a trial's figures are drawn: always without a time plan; under one, stage 2's when planned."""
-    return run.timing is None or (run.timing.extras["trial_plots"] and trial.user_attrs.get(names.STAGE) == timeplan.FINE)
+    return run.timing is None or (run.timing.extras["trial_plots"]
+                                  and trial.user_attrs.get(names.STAGE) == timeplan.FINE)
 
 
 class DeadlineStop:
@@ -210,15 +214,18 @@ def refit_epochs(run, best):
 
 
 def spent(run):
-    """Print and log what each phase spent, and the whole command so far."""
+    """Print and log what each phase spent, and the whole command so far; training gets its threads back."""
     planned, now = run.timing, time.time()
     planned.marks["finish"] = now
+    while LIMITS:
+        LIMITS.pop().restore_original_limits()
     moments = [planned.started] + [planned.marks.get(phase, now) for phase in PHASES]
     seconds = {phase: max(0.0, end - begin) for phase, begin, end in zip(PHASES, moments, moments[1:])}
-    line = (f"time spent: {now - planned.started:.1f} s of the budget's {planned.budget:g} s (from the command's "
+    line = (f"time spent: {now - planned.started:.1f} s of the budget's {planned.time_budget:g} s (from the command's "
             "start; Python's start and imports before it not counted): "
             + ", ".join(f"{phase} {value:.1f} s" for phase, value in seconds.items()))
     print(line, flush=True)
     metrics = {f"{names.SPENT_PREFIX}{phase.replace(' ', '')}_seconds": value for phase, value in seconds.items()}
-    tracking.log_batch(run.client, run.parent, tags=tracking.tags_of({names.TIME_SPENT: line}),
-                       metrics=tracking.summary_metrics({**metrics, f"{names.SPENT_PREFIX}seconds": now - planned.started}))
+    metrics[f"{names.SPENT_PREFIX}seconds"] = now - planned.started
+    tracking.log_batch(run.client, run.parent, metrics=tracking.summary_metrics(metrics),
+                       tags=tracking.tags_of({names.TIME_SPENT: line}))

@@ -21,7 +21,7 @@ ALL = {name: True for name in tp.EXTRA_WORDS}
 
 
 def plan(budget, now=10.0, speed=SPEED, work=WORK, wanted=ALL):
-    return tp.plan(tp.Clock(started=0.0, budget=budget), now, work, speed, wanted)
+    return tp.plan(tp.Clock(started=0.0, time_budget=budget), now, work, speed, wanted)
 
 
 def fine_time(timeplan, work=WORK, speed=SPEED):
