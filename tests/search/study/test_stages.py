@@ -101,3 +101,14 @@ def test_the_stage_table_counts_each_stage_s_trials_and_best_value():
         (1, 2, 2, 2, 5.0), (2, 2, 1, 1, 7.0)]
     assert rows[0]["ranges"] == {"lambda": "stage 1"}
     assert rows[0]["spread"]["lambda"] == pytest.approx(0.39794, abs=1e-4)  # log10(5e-3 / 2e-3)
+
+
+def test_under_a_time_budget_the_best_trial_is_stage_2_s_once_it_has_one():
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.99, user_attrs={"stage": 1}))
+    budgeted, unbudgeted = spec_of(budget={"time": 60}), spec_of()
+    assert stages.best_trial(study, budgeted).number == 0  # stage 2 has none yet
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.95, user_attrs={"stage": 2}))
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.97, user_attrs={"stage": 2}))
+    assert stages.best_trial(study, budgeted).number == 2  # stage 1's 0.99 came from fewer rows and epochs
+    assert stages.best_trial(study, unbudgeted).number == 0  # without one, every stage is alike
