@@ -250,7 +250,7 @@ def plain(race):
         seconds = time.monotonic() - started
         fits = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
         if not model_file.exists():
-            return Result("plain", None, seconds, f"no fit finished; {(err.strip().splitlines() or ['?'])[-1]}")
+            return Result("plain", None, seconds, f"no fit finished; {(err.strip().splitlines() or [f'stopped at {race.budget} s'])[-1]}")
         model = pickle.loads(model_file.read_bytes())
         accuracy = model.score(*test_rows(json.dumps(options)))
         best = max(fits, key=lambda fit: fit["val_accuracy"], default={"params": {}})
