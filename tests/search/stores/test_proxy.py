@@ -1,7 +1,8 @@
 """Tests for search.stores.proxy: grpc:// URLs, what the proxy refuses, and its lock, heartbeat and take.
 
-The unit tests serve an SQLite storage from a proxy in this process; the slow one starts
-``python -m search storage-proxy`` over a PostgreSQL database of its own and runs a study through it.
+The unit tests serve an SQLite storage from a proxy in this process; the slow ones start
+``python -m search storage-proxy`` over a PostgreSQL database of their own and run a study through it,
+one with a worker SIGKILLed mid-trial.
 """
 
 import os
@@ -184,14 +185,10 @@ def serving(database, **env):
 
 @pytest.mark.slow
 def test_a_study_through_the_proxy_meets_its_budget_with_2_workers(tmp_path, database):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    (tmp_path / "tiny.yaml").write_text(tiny_study_text("tiny", n_trials=4, epochs=1, register=False,
+                                                              baselines=False))
     with serving(database) as url:
-        (tmp_path / "tiny.yaml").write_text(tiny_study_text("tiny", n_trials=4, epochs=1, register=False,
-                                                                  baselines=False))
-        done = subprocess.run([sys.executable, "-m", "search", "run", "tiny.yaml", "--workers", "2",
-                               "--storage", url, "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db"],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
+        finish(search(tmp_path, url, "run", "tiny.yaml", "--workers", "2"))
     trials = optuna.load_study(study_name="tiny", storage=database).get_trials(deepcopy=False)
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
 
