@@ -30,11 +30,11 @@ def storage(request, tmp_path):
     return url or postgres_url()
 
 
-def search(folder, storage, *args):
-    """``python -m search ARGS`` in ``folder``, started (a Popen)."""
+def search(folder, storage, *args, env=None):
+    """``python -m search ARGS`` in ``folder`` (with ``env`` added to this process's), started (a Popen)."""
     command = [sys.executable, "-m", "search", *args, "--storage", storage,
                "--tracking-uri", f"sqlite:///{folder}/mlflow.db"]
-    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     environment.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.Popen(command, cwd=folder, env=environment, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

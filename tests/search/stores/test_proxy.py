@@ -1,7 +1,8 @@
 """Tests for search.stores.proxy: grpc:// URLs, what the proxy refuses, and its lock, heartbeat and take.
 
-The unit tests serve an SQLite storage from a proxy in this process; the slow one starts
-``python -m search storage-proxy`` over a PostgreSQL database of its own and runs a study through it.
+The unit tests serve an SQLite storage from a proxy in this process; the slow ones start
+``python -m search storage-proxy`` over a PostgreSQL database of their own and run a study through it,
+one with a worker SIGKILLed mid-trial.
 """
 
 import os
@@ -9,7 +10,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
+from contextlib import contextmanager
 
 import optuna
 import pytest
@@ -20,7 +23,10 @@ from search.stores import proxy
 from search.stores.budget import BudgetSpent, Share, fill
 from search.stores.locks import study_lock
 from search.stores.storage import StorageError, check_url, describe, open_storage, proxied_storage
+from search.trials.recovery import HEARTBEAT_STOPPED
 from tests.conftest import REPO, free_port, postgres_url, tiny_study_text
+from tests.search.test_join import finish, search
+from tests.search.test_scaleout import FAST, HOLD, held, runs_of, write
 
 
 @pytest.mark.parametrize("url, where", [("grpc://127.0.0.1:13000", ("127.0.0.1", 13000)),
@@ -157,26 +163,74 @@ def database():
         connection.execute(f'drop database "{name}" with (force)')
 
 
-@pytest.mark.slow
-def test_a_study_through_the_proxy_meets_its_budget_with_2_workers(tmp_path, database):
+@contextmanager
+def serving(database, **env):
+    """``python -m search storage-proxy`` over ``database`` (with ``env`` added): its ``grpc://`` URL.
+
+    The proxy must stop cleanly on SIGTERM, saying nothing on stderr.
+    """
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     server = subprocess.Popen([sys.executable, "-m", "search", "storage-proxy", "--storage", database,
-                               "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+                               "--port", str(port)], env={**os.environ, "PYTHONPATH": str(REPO), **env},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
         assert line.startswith(f"storage-proxy: serving {describe(database)} on grpc://127.0.0.1:{port}"), line
-        (tmp_path / "tiny.yaml").write_text(tiny_study_text("tiny", n_trials=4, epochs=1, register=False,
-                                                                  baselines=False))
-        done = subprocess.run([sys.executable, "-m", "search", "run", "tiny.yaml", "--workers", "2",
-                               "--storage", f"grpc://127.0.0.1:{port}", "--tracking-uri",
-                               f"sqlite:///{tmp_path}/mlflow.db"], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
+        yield f"grpc://127.0.0.1:{port}"
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=60)
     assert server.returncode == 0 and err == "", err
+
+
+@pytest.mark.slow
+def test_a_study_through_the_proxy_meets_its_budget_with_2_workers(tmp_path, database):
+    (tmp_path / "tiny.yaml").write_text(tiny_study_text("tiny", n_trials=4, epochs=1, register=False,
+                                                              baselines=False))
+    with serving(database) as url:
+        finish(search(tmp_path, url, "run", "tiny.yaml", "--workers", "2"))
     trials = optuna.load_study(study_name="tiny", storage=database).get_trials(deepcopy=False)
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+
+
+GRACE = 5  # the proxy's: seconds without a heartbeat (the workers beat every second) before a trial is dead
+
+
+def wait_until_stale(url, name, number, timeout=300):
+    """Until the proxy counts trial ``number`` of study ``name`` dead (its grace period past its last beat)."""
+    storage = open_storage(url)
+    study = optuna.load_study(study_name=name, storage=storage)
+    trial = study.get_trials(deepcopy=False)[number]
+    deadline = time.monotonic() + timeout
+    while trial._trial_id not in storage._get_stale_trial_ids(study._study_id):
+        assert study.get_trials(deepcopy=False)[number].state == TrialState.RUNNING  # nothing else ended it
+        assert time.monotonic() < deadline, f"trial {number} never became stale"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_through_the_proxy_loses_only_its_trial(tmp_path, database):
+    name = f"killed-{uuid.uuid4().hex[:8]}"
+    path = write(tmp_path, name, **FAST, n_trials=4)
+    beat = {"SEARCH_HEARTBEAT_INTERVAL": "1"}
+    held_worker = {**beat, "PYTHONPATH": f"{HOLD}{os.pathsep}{REPO}", "SEARCH_TEST_HOLD": str(tmp_path)}
+    with serving(database, SEARCH_GRACE_PERIOD=str(GRACE)) as url:
+        finish(search(tmp_path, url, "run", str(path), "--n-trials", "1"))
+        killed = search(tmp_path, url, "worker", "--study", name, env=held_worker)
+        pid, number = held(tmp_path, killed)  # its trial, in training: SIGKILL lands there
+        assert pid == killed.pid
+        os.kill(pid, signal.SIGKILL)
+        killed.communicate(timeout=60)
+        wait_until_stale(url, name, number)  # no process of this study is left to see it die
+        out = finish(search(tmp_path, url, "worker", "--study", name, env=beat))
+    assert out.splitlines()[-1] == f"worker: study {name}: ran 3 trials: the study is finished: all 4 trials " \
+                                   "of its budget ran"
+    trials = optuna.load_study(study_name=name, storage=database).trials
+    lost = trials[number]
+    assert lost.state == TrialState.FAIL and lost.user_attrs["fail_reason"] == HEARTBEAT_STOPPED
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == number]
+    assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE and retries[0].params == lost.params
+    assert [t.state for t in trials if t.number != number] == [TrialState.COMPLETE] * 4  # the budget, exactly
+    client, runs = runs_of(tmp_path, name)
+    assert client.get_run(lost.user_attrs["mlflow_run_id"]).info.status == "FAILED"
+    assert not [r for r in runs if r.info.status == "RUNNING"]
