@@ -118,22 +118,19 @@ class FusedActivation(Activation):
 class LeakyReLU(FusedActivation):
     """``max(x, 0) + slope * min(x, 0)``; any real slope, so also above 1 or negative.
 
-    Training keeps where ``x < 0`` (one byte a value) for the backward pass.
+    The forward pass keeps the local derivative (1 or ``slope``) as a float
+    array: the backward pass is then one multiplication.
     """
 
     def __init__(self, slope=0.01):
         self.slope = slope
 
-    def _factor(self, dtype):
-        # 1 + (slope - 1) in the dtype: the factor the NumPy passes of old multiplied by, to the bit
-        return dtype.type(1) + dtype.type(self.slope - 1)
-
     def _forward(self, z, bias, training):
-        self._mask = self._kept("_mask", z, training, bool) if training else None
-        activation_kernels.leaky_forward(z, bias, self._factor(z.dtype), self._mask)
+        self._derivative = self._kept("_derivative", z, training) if training else None
+        activation_kernels.leaky_forward(z, bias, z.dtype.type(self.slope - 1), self._derivative)
 
     def _backward(self, grad, bias_grad):
-        activation_kernels.leaky_backward(grad, self._mask, self._factor(grad.dtype), bias_grad)
+        activation_kernels.derivative_backward(grad, self._derivative, bias_grad)
 
     def __repr__(self):
         return f"{type(self).__name__}(slope={self.slope})"
