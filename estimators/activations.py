@@ -181,8 +181,8 @@ class PReLU(FusedActivation):
 
     def _backward(self, grad, bias_grad):
         slope_grad = np.empty(grad.shape[1], dtype=grad.dtype)
-        activation_kernels.prelu_backward(grad, self._x_negative, self._per_column(self.slopes, grad.shape[1]),
-                               bias_grad, slope_grad)
+        slopes = self._per_column(self.slopes, grad.shape[1])
+        activation_kernels.prelu_backward(grad, self._x_negative, slopes, bias_grad, slope_grad)
         self.slopes_grad[...] = slope_grad if self.per == "unit" else slope_grad.sum()
 
     def __repr__(self):

@@ -121,8 +121,11 @@ class ImageAugmenter:
         self.rng, self.elastic = rng, elastic
 
     def batch(self, X, index, out=None, jitter=None):
-        """The augmented rows ``X[index]`` (X C-contiguous), with ``jitter``'s noise: in ``out`` when given
-        (rows enough, X's dtype) and it can, else a new array."""
+        """The augmented rows ``X[index]`` (X C-contiguous) with ``jitter``'s noise (an estimators.gather.Jitter).
+
+        Written into ``out`` (at least ``len(index)`` rows of X's width and dtype; a new array when None),
+        except with elastic distortion, which returns a new array.
+        """
         if out is None:
             out = np.empty((len(index), X.shape[1]), dtype=X.dtype)
         dy, dx = self._offsets(len(index))
@@ -266,7 +269,7 @@ class TrainingInputs:
         return (self.augment, self.image_shape, self.jitter)
 
     def epoch(self, X):
-        """``make_batch(index, out) -> X_batch`` for the next epoch's batches, taken in order."""
+        """``make_batch(index, out) -> X_batch`` for the next epoch's batches (in any order)."""
         augmenter = self._augmenter(X.shape[1])
         if augmenter is not None or self.noise:
             X = np.ascontiguousarray(X)  # the kernels address X's rows as flat vectors
