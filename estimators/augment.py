@@ -123,8 +123,8 @@ class ImageAugmenter:
     def batch(self, X, index, out=None, jitter=None):
         """The augmented rows ``X[index]`` (X C-contiguous) with ``jitter``'s noise (an estimators.gather.Jitter).
 
-        Written into ``out`` (at least ``len(index)`` rows of X's width and dtype; a new array when None),
-        except with elastic distortion, which returns a new array.
+        Written into ``out`` (at least ``len(index)`` rows of X's width and dtype; None: a new array),
+        or a new array (elastic distortion, and the NumPy path's moves).
         """
         if out is None:
             out = np.empty((len(index), X.shape[1]), dtype=X.dtype)

@@ -49,7 +49,7 @@ class Jitter:
 
 
 def gather(X, index, out, moves=None, jitter=None):
-    """``X[index]`` into ``out[:len(index)]``, moved and jittered; returns that part of ``out``.
+    """``X[index]``, moved and jittered: ``out[:len(index)]`` (or a new array on the NumPy path, for moves).
 
     ``X`` is C-contiguous and ``out`` has its number of columns and dtype.
     """
@@ -58,8 +58,7 @@ def gather(X, index, out, moves=None, jitter=None):
         # mode='clip' (the indices are valid): the default 'raise' copies through a buffer.
         return add_noise(np.take(X, index, axis=0, out=out, mode="clip"), index, jitter)
     if kernel_path() == "numpy":
-        _moved_numpy(X, index, moves, out)
-        return add_noise(out, index, jitter)
+        return add_noise(_moved_numpy(X, index, moves), index, jitter)
     if moves is None:
         _gather_jittered(X, index, jitter.key, jitter.noise.table(X.dtype), out)
     else:
@@ -89,7 +88,7 @@ def _noise_arguments(jitter, dtype):
 # ------------------------------------------------------------------ NumPy path
 
 
-def _moved_numpy(X, index, moves, out):
+def _moved_numpy(X, index, moves):
     height, width, channels = moves.shape
     dy, dx = moves.dy, moves.dx
     length = height * width * channels
@@ -99,11 +98,12 @@ def _moved_numpy(X, index, moves, out):
     windows = as_strided(X, shape=(X.size - length + 1, length), strides=(X.itemsize,) * 2,
                          writeable=False)
     inside = (starts >= 0) & (starts <= X.size - length)
-    np.take(windows, np.where(inside, starts, 0), axis=0, out=out, mode="clip")
+    out = windows[np.where(inside, starts, 0)]  # (np.take would first copy all of `windows`)
     for row in np.flatnonzero(~inside):  # the first or last image moved off the data's ends
         out[row] = _shifted(X[index[row]], moves.shape, dy[row], dx[row])
     _zero_outside(out, moves.shape, dy, dx)
     mirror(out, np.flatnonzero(moves.flip), moves.shape)
+    return out
 
 
 def mirror(out, rows, shape):

@@ -59,6 +59,20 @@ def test_each_image_is_shifted_and_flipped_as_drawn(shape, shift, crop_padding, 
         np.testing.assert_array_equal(out[row].reshape(shape), expected)
 
 
+def test_moving_images_copies_the_batch_only(each_path):
+    import tracemalloc
+
+    X = np.random.default_rng(0).random((300, 784), dtype=np.float32)  # 0.9 MB; all its shifted windows: 700 MB
+    inputs = TrainingInputs({"shift": 2, "flip": True}, None, 0.1, np.random.default_rng(0))
+    make_batch, out = inputs.epoch(X), np.empty((64, 784), np.float32)
+    make_batch(np.arange(64), out)  # numba's kernels loaded or compiled before measuring
+    tracemalloc.start()
+    make_batch(np.arange(64, 128), out)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2_000_000
+
+
 def test_offsets_cover_the_whole_range_uniformly():
     augmenter = ImageAugmenter((8, 8, 1), 2, 0, False, np.random.default_rng(0))
     dy, dx = augmenter._offsets(10000)
