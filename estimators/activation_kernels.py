@@ -4,8 +4,8 @@ A hidden Dense layer followed by one of these activations leaves its bias
 to it (estimators.network): the activation's forward pass adds the bias as
 it computes the function, and its backward pass sums the gradient of the
 bias (over the batch's rows) as it multiplies by the derivative. With numba
-each is one compiled loop over the batch; ReLU, Leaky ReLU and PReLU are
-nothing else. The others need a transcendental function (exp, expm1, tanh,
+each is one compiled loop over the batch, which for ReLU, Leaky ReLU and
+PReLU is the whole activation. The others need a transcendental function (exp, expm1, tanh,
 erf), which numba calls one value at a time through the C library, while
 NumPy's ufuncs use the processor's vector units: on 256 x 1000 float32
 values np.tanh takes 0.2 ms against numba's 5.4 ms, np.exp 0.17 against
@@ -63,8 +63,9 @@ def leaky_forward(z, bias, slope_minus_one, derivative):
         _leaky_forward(z, _given(bias, z.dtype), slope_minus_one, _given(derivative, z.dtype, 2))
         return
     add_bias(z, bias)
-    derivative = np.less(z, 0, out=derivative).astype(z.dtype, copy=False) if derivative is None \
-        else np.less(z, 0, out=derivative)
+    if derivative is None:  # inference keeps nothing, but the NumPy passes need it meanwhile
+        derivative = np.empty_like(z)
+    np.less(z, 0, out=derivative)
     derivative *= slope_minus_one  # 1 + (slope - 1) * [v < 0]
     derivative += 1
     z *= derivative
@@ -220,7 +221,7 @@ def derivative_backward(grad, derivative, bias_grad):
 
 # ------------------------------------------------------------ numba path
 # Each loop reads the bias (``bias.size``: there is one) and writes what the
-# backward pass needs (``mask.size`` etc.) only when given; the tests are
+# backward pass needs (``derivative.size`` etc.) only when given; the tests are
 # the same for every value, so the compiler takes them out of the loop.
 # Constants are in the arrays' dtype (``z.dtype.type``): a Python float would
 # turn float32 arithmetic into float64.
