@@ -12,11 +12,13 @@ Register your own with :func:`register_activation`; a subclass only needs
 import copy
 import inspect
 import math
+
 import numpy as np
-from scipy.special import erf, expit
+from . import activation_kernels
 
 __all__ = [
     "Activation",
+    "FusedActivation",
     "ACTIVATIONS",
     "register_activation",
     "make_activation",
@@ -79,31 +81,56 @@ class Identity(Activation):
         return grad
 
 
-class LeakyReLU(Activation):
+class FusedActivation(Activation):
+    """A built-in activation, on the kernels of :mod:`estimators.activation_kernels`.
+
+    When the network puts one right after a Dense layer it sets ``bias_of``
+    to that layer, which then leaves its bias to the activation: training
+    passes add the intercept as they compute the function, and sum the
+    intercept's gradient as they multiply by the derivative (inference
+    gets the bias from the Dense layer, as without). Subclasses give
+    ``_forward(z, bias, training)`` and ``_backward(grad, bias_grad)``.
+    """
+
+    #: The Dense layer whose intercept this activation adds, or None.
+    bias_of = None
+
+    def forward(self, x, training=True):
+        bias = self.bias_of.intercept if training and self.bias_of is not None else None
+        self._forward(x, bias, training)
+        return x
+
+    def backward(self, grad):
+        self._backward(grad, None if self.bias_of is None else self.bias_of.intercept_grad)
+        return grad
+
+    def _kept(self, name, like, training, dtype=None):
+        """An array of ``like``'s shape (and dtype, or ``dtype``) that training reuses from batch to batch."""
+        dtype = like.dtype if dtype is None else np.dtype(dtype)
+        array = getattr(self, name, None) if training else None
+        if array is None or array.shape != like.shape or array.dtype != dtype:
+            array = np.empty(like.shape, dtype=dtype)
+            if training:
+                setattr(self, name, array)
+        return array
+
+
+class LeakyReLU(FusedActivation):
     """``max(x, 0) + slope * min(x, 0)``; any real slope, so also above 1 or negative.
 
     The forward pass keeps the local derivative (1 or ``slope``) as a float
-    array: both passes are then one multiplication, which is much faster in
-    NumPy than masked assignment.
+    array: the backward pass is then one multiplication.
     """
 
     def __init__(self, slope=0.01):
         self.slope = slope
 
-    def forward(self, x, training=True):
-        derivative = getattr(self, "_derivative", None)
-        if derivative is None or derivative.shape != x.shape or derivative.dtype != x.dtype:
-            derivative = np.empty_like(x)
-        np.less(x, 0, out=derivative)
-        derivative *= x.dtype.type(self.slope - 1)
-        derivative += 1
-        self._derivative = derivative
-        x *= derivative
-        return x
+    def _forward(self, z, bias, training):
+        self._derivative = self._kept("_derivative", z, training) if training else None
+        activation_kernels.leaky_forward(z, bias, z.dtype.type(self.slope - 1), self._derivative)
 
-    def backward(self, grad):
-        grad *= self._derivative
-        return grad
+    def _backward(self, grad, bias_grad):
+        activation_kernels.derivative_backward(grad, self._derivative, bias_grad)
 
     def __repr__(self):
         return f"{type(self).__name__}(slope={self.slope})"
@@ -117,7 +144,7 @@ class ReLU(LeakyReLU):
         return "ReLU()"
 
 
-class PReLU(Activation):
+class PReLU(FusedActivation):
     """Leaky ReLU whose slope is learned: one per layer or one per unit.
 
     ``slope`` is the initial value; the learned ones are ``slopes`` (and their
@@ -144,89 +171,85 @@ class PReLU(Activation):
         if hasattr(self, "slopes"):
             self.params, self.grads = (self.slopes,), (self.slopes_grad,)
 
-    def forward(self, x, training=True):
-        self._x_negative = np.minimum(x, 0)
-        # x + (slope - 1) * min(x, 0) is x on the positive side and slope * x below.
-        x += (self.slopes - 1) * self._x_negative
-        return x
+    def _per_column(self, values, n_columns):
+        return np.ascontiguousarray(np.broadcast_to(values, (n_columns,)))
 
-    def backward(self, grad):
-        slope_grad = (grad * self._x_negative).sum(axis=0)
+    def _forward(self, z, bias, training):
+        self._x_negative = self._kept("_x_negative", z, training) if training else None
+        slopes_minus_one = self._per_column(self.slopes - 1, z.shape[1])
+        activation_kernels.prelu_forward(z, bias, slopes_minus_one, self._x_negative)
+
+    def _backward(self, grad, bias_grad):
+        slope_grad = np.empty(grad.shape[1], dtype=grad.dtype)
+        slopes = self._per_column(self.slopes, grad.shape[1])
+        activation_kernels.prelu_backward(grad, self._x_negative, slopes, bias_grad, slope_grad)
         self.slopes_grad[...] = slope_grad if self.per == "unit" else slope_grad.sum()
-        negative = self._x_negative < 0
-        grad *= np.where(negative, self.slopes, 1).astype(grad.dtype, copy=False)
-        return grad
 
     def __repr__(self):
         return f"PReLU(slope={self.slope}, per={self.per!r})"
 
 
-class Sigmoid(Activation):
-    def function(self, x):
-        return expit(x, out=x)
+class Sigmoid(FusedActivation):
+    def _forward(self, z, bias, training):
+        activation_kernels.sigmoid_forward(z, bias)
+        self._y = z
 
-    def derivative(self, x, y):
-        return y * (1 - y)
-
-    def forward(self, x, training=True):
-        self._y = expit(x, out=x)
-        return self._y
-
-    def backward(self, grad):
-        grad *= self._y  # sklearn's order: the same bits
-        grad *= 1 - self._y
-        return grad
+    def _backward(self, grad, bias_grad):
+        activation_kernels.sigmoid_backward(grad, self._y, bias_grad)
 
 
-class Tanh(Activation):
-    def forward(self, x, training=True):
-        self._y = np.tanh(x, out=x)
-        return self._y
+class Tanh(FusedActivation):
+    def _forward(self, z, bias, training):
+        activation_kernels.tanh_forward(z, bias)
+        self._y = z
 
-    def backward(self, grad):
-        grad *= 1 - self._y**2
-        return grad
+    def _backward(self, grad, bias_grad):
+        activation_kernels.tanh_backward(grad, self._y, bias_grad)
 
 
-class LeCunTanh(Activation):
+class LeCunTanh(FusedActivation):
     """LeCun's ``1.7159 * tanh(2x/3) + 0.01 x``: tanh scaled to unit gain, never flat."""
 
-    def function(self, x):
-        return 1.7159 * np.tanh(2 * x / 3) + 0.01 * x
+    def _forward(self, z, bias, training):
+        self._derivative = self._kept("_derivative", z, training)
+        constants = [z.dtype.type(c) for c in (2 / 3, 1.7159, 1.7159 * 2 / 3, 0.01)]
+        activation_kernels.lecun_tanh_forward(z, bias, self._derivative, constants, training)
 
-    def derivative(self, x, y):
-        return 1.7159 * 2 / 3 * (1 - np.tanh(2 * x / 3) ** 2) + 0.01
-
-
-class ELU(Activation):
-    def function(self, x):
-        return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
-
-    def derivative(self, x, y):
-        return np.where(x > 0, 1, y + 1)
+    def _backward(self, grad, bias_grad):
+        activation_kernels.derivative_backward(grad, self._derivative, bias_grad)
 
 
-class GELU(Activation):
+class ELU(FusedActivation):
+    def _forward(self, z, bias, training):
+        activation_kernels.elu_forward(z, bias, self._kept("_expm1", z, training))
+        self._y = z
+
+    def _backward(self, grad, bias_grad):
+        activation_kernels.elu_backward(grad, self._y, bias_grad)
+
+
+class GELU(FusedActivation):
     """Exact GELU, ``x * Phi(x)``."""
 
-    def function(self, x):
-        return x * 0.5 * (1 + erf(x / math.sqrt(2)))
+    def _forward(self, z, bias, training):
+        self._derivative = self._kept("_derivative", z, training) if training else None
+        constants = [z.dtype.type(c) for c in (1 / math.sqrt(2), 1 / math.sqrt(2 * math.pi))]
+        erfs = self._kept("_erf", z, training)
+        activation_kernels.gelu_forward(z, bias, erfs, self._derivative, constants)
 
-    def derivative(self, x, y):
-        cdf = 0.5 * (1 + erf(x / math.sqrt(2)))
-        pdf = np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)
-        return cdf + x * pdf
+    def _backward(self, grad, bias_grad):
+        activation_kernels.derivative_backward(grad, self._derivative, bias_grad)
 
 
-class Swish(Activation):
+class Swish(FusedActivation):
     """``x * sigmoid(x)`` (SiLU)."""
 
-    def function(self, x):
-        return x * expit(x)
+    def _forward(self, z, bias, training):
+        self._derivative = self._kept("_derivative", z, training)
+        activation_kernels.swish_forward(z, bias, self._derivative, training)
 
-    def derivative(self, x, y):
-        s = expit(x)
-        return s + y * (1 - s)
+    def _backward(self, grad, bias_grad):
+        activation_kernels.derivative_backward(grad, self._derivative, bias_grad)
 
 
 ACTIVATIONS = {

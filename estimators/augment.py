@@ -2,13 +2,9 @@
 
 Image augmentation (``augment`` with ``image_shape``) is random shifts, random
 crops with zero padding and horizontal flips, drawn per sample and batch, in
-training only. It costs about one pass over the batch: a zero-padded crop or
-shift of an image stored flat (rows of ``width * channels`` values) is the
-same vector read from another start, so every sample of a batch is read from
-the data at its own offset in one gather (which replaces the plain batch
-gather) and the pixels the shift brought in from outside the image (from the
-neighbouring rows or images) are then zeroed, row and column bands only.
-Flips copy the flipped half once more.
+training only. They are applied in the gather that makes the batch anyway
+(estimators.gather: one compiled pass with numba, which also adds the
+jitter), so they cost little more than the plain gather.
 
 Elastic distortion (``augment={"elastic": alpha}``, Simard et al. 2003) moves
 every pixel of an image by its own sub-pixel offset: a field of uniform
@@ -36,10 +32,10 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from scipy.ndimage import gaussian_filter1d
 from sklearn.utils._param_validation import InvalidParameterError
 
+from .gather import Jitter, Moves, add_noise, gather, mirror
 from .noise import GaussianNoise, spawn_generator
 
 AUGMENT_KEYS = {"shift": "int >= 0", "crop_padding": "int >= 0", "flip": "bool",
@@ -124,26 +120,25 @@ class ImageAugmenter:
         self.shape, self.shift, self.crop_padding, self.flip = shape, shift, crop_padding, flip
         self.rng, self.elastic = rng, elastic
 
-    def batch(self, X, index):
-        """The augmented rows ``X[index]``, a new array."""
-        height, width, channels = self.shape
+    def batch(self, X, index, out=None, jitter=None):
+        """The augmented rows ``X[index]`` (X C-contiguous) with ``jitter``'s noise (an estimators.gather.Jitter).
+
+        Written into ``out`` (at least ``len(index)`` rows of X's width and dtype; None: a new array),
+        or a new array (elastic distortion, and the NumPy path's moves).
+        """
+        if out is None:
+            out = np.empty((len(index), X.shape[1]), dtype=X.dtype)
         dy, dx = self._offsets(len(index))
-        length = height * width * channels
-        # Row r of `windows` is X.ravel()[r:r + length]: sample i shifted by
-        # (dy, dx) starts at i * length + (dy * width + dx) * channels.
-        starts = index * length + (dy * width + dx) * channels
-        windows = as_strided(X, shape=(X.size - length + 1, length), strides=(X.itemsize,) * 2,
-                             writeable=False)
-        inside = (starts >= 0) & (starts <= X.size - length)
-        out = windows[np.where(inside, starts, 0)]
-        for row in np.flatnonzero(~inside):  # the first or last image moved off the data's ends
-            out[row] = _shifted(X[index[row]], self.shape, dy[row], dx[row])
-        _zero_outside(out, self.shape, dy, dx)
-        if self.elastic is not None:
-            out = self.elastic.distort(out)
-        if self.flip:
-            _mirror(out, np.flatnonzero(self.rng.random(len(index)) < 0.5), self.shape)
-        return out
+        if self.elastic is None:
+            return gather(X, index, out, Moves(self.shape, dy, dx, self._flips(len(index))), jitter)
+        moved = gather(X, index, out, Moves(self.shape, dy, dx, np.zeros(len(index), dtype=bool)))
+        moved = self.elastic.distort(moved)
+        mirror(moved, np.flatnonzero(self._flips(len(index))), self.shape)
+        return add_noise(moved, index, jitter)
+
+    def _flips(self, n):
+        """Which of ``n`` images to mirror (no draw without flips)."""
+        return self.rng.random(n) < 0.5 if self.flip else np.zeros(n, dtype=bool)
 
     def _offsets(self, n):
         dy, dx = np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
@@ -246,45 +241,13 @@ def _cell(position, side):
     return first.astype(np.int32), position
 
 
-def _mirror(out, rows, shape):
-    """Mirror the flat images ``out[rows]`` left-right, in place.
-
-    Each pixel's channels move as one item (a void view): a reversed view of
-    (height, width, channels) floats would copy them in runs of 3 values.
-    """
-    height, width, channels = shape
-    pixels = out.view(np.dtype((np.void, channels * out.itemsize))).reshape(len(out), height, width)
-    pixels[rows] = pixels[rows, :, ::-1]
-
-
-def _zero_outside(out, shape, dy, dx):
-    """Zero the pixels of shifted flat images ``out`` that came from outside the image.
-
-    Only those rows and columns are written (a multiply by a 0/1 mask would
-    pass over every value, and broadcast over 3 channels it runs 5 times slower).
-    """
-    height, width, channels = shape
-    rows = np.arange(height) + dy[:, None]
-    cols = np.arange(width) + dx[:, None]
-    out.reshape(len(out), height, width * channels)[(rows < 0) | (rows >= height)] = 0
-    by_column = out.reshape(len(out), height, width, channels).transpose(0, 2, 1, 3)
-    by_column[(cols < 0) | (cols >= width)] = 0
-
-
-def _shifted(row, shape, dy, dx):
-    """One flat image moved by (dy, dx) with zeros brought in, the slow way."""
-    height, width, channels = shape
-    image, out = row.reshape(shape), np.zeros(shape, dtype=row.dtype)
-    out[max(0, -dy):height - max(0, dy), max(0, -dx):width - max(0, dx)] = \
-        image[max(0, dy):height + min(0, dy), max(0, dx):width + min(0, dx)]
-    return out.ravel()
-
-
 class TrainingInputs:
     """Makes training batches from the data's rows: gathered, augmented, jittered.
 
     One per fitted estimator; its random generators continue from epoch to
-    epoch (and over ``partial_fit`` calls), spawned from ``source``.
+    epoch (and over ``partial_fit`` calls), spawned from ``source``; the
+    jitter of an epoch is keyed by the number of epochs made before it
+    (estimators.noise).
 
     Parameters
     ----------
@@ -297,44 +260,50 @@ class TrainingInputs:
 
     def __init__(self, augment, image_shape, jitter, source):
         self.augment, self.image_shape, self.jitter, self.source = augment, image_shape, jitter, source
-        self.noise = GaussianNoise(jitter, spawn_generator(source)) if jitter else None
+        seed = int(spawn_generator(source).bit_generator.random_raw()) if jitter else None
+        self.noise = GaussianNoise(jitter, seed) if jitter else None
         self.augment_rng = spawn_generator(source) if augment else None
+        self.epochs = 0
 
     def settings(self):
         return (self.augment, self.image_shape, self.jitter)
 
-    def epoch(self, X, batch_size):
-        """``make_batch(index, out) -> X_batch`` for one epoch's batches, taken in order."""
-        augmenter = None
-        if self.augment and any(self.augment.values()):
-            shape = resolve_image_shape(self.image_shape, X.shape[1])
-            elastic = None
-            if self.augment.get("elastic"):
-                elastic = ElasticDistortion(shape, self.augment["elastic"],
-                                            self.augment.get("elastic_sigma", ELASTIC_SIGMA), self.augment_rng)
-            augmenter = ImageAugmenter(shape, self.augment.get("shift", 0), self.augment.get("crop_padding", 0),
-                                       bool(self.augment.get("flip", False)), self.augment_rng, elastic)
-            X = np.ascontiguousarray(X)  # the shifted reads address X as one flat vector
-        add_noise = self.noise and self.noise.epoch(len(X), X.shape[1], batch_size, X.dtype)
+    def epoch(self, X):
+        """``make_batch(index, out) -> X_batch`` for the next epoch's batches (in any order)."""
+        augmenter = self._augmenter(X.shape[1])
+        if augmenter is not None or self.noise:
+            X = np.ascontiguousarray(X)  # the kernels address X's rows as flat vectors
+        jitter = Jitter(self.noise, self.noise.epoch_key(self.epochs)) if self.noise else None
+        self.epochs += 1
 
         def make_batch(index, out):
             if augmenter is None:
-                # mode='clip' (the indices are valid): the default 'raise' copies through a buffer.
-                X_batch = np.take(X, index, axis=0, out=out[:len(index)], mode="clip")
-            else:
-                X_batch = augmenter.batch(X, index)
-            return add_noise(X_batch) if add_noise else X_batch
+                return gather(X, index, out, jitter=jitter)
+            return augmenter.batch(X, index, out, jitter)
 
         return make_batch
 
+    def _augmenter(self, n_features):
+        if not (self.augment and any(self.augment.values())):
+            return None
+        shape = resolve_image_shape(self.image_shape, n_features)
+        elastic = None
+        if self.augment.get("elastic"):
+            elastic = ElasticDistortion(shape, self.augment["elastic"],
+                                        self.augment.get("elastic_sigma", ELASTIC_SIGMA), self.augment_rng)
+        return ImageAugmenter(shape, self.augment.get("shift", 0), self.augment.get("crop_padding", 0),
+                              bool(self.augment.get("flip", False)), self.augment_rng, elastic)
 
-def epoch_batches(estimator, X, batch_size):
+
+def epoch_batches(estimator, X):
     """The batch maker of ``estimator``'s next epoch over ``X``, keeping its generators across epochs."""
     inputs = getattr(estimator, "_inputs", None)
     settings = (estimator.augment, estimator.image_shape, estimator.jitter)
     # The noise generator is drawn from random_state only when needed: a plain fit
     # makes no extra draw, so its batch order stays sklearn's.
     source = estimator._noise_source() if (estimator.jitter or estimator.augment) else None
-    if inputs is None or inputs.source is not source or inputs.settings() != settings:
+    # (Inputs pickled before the jitter was counter-based have no epoch count: made anew.)
+    if (inputs is None or inputs.source is not source or inputs.settings() != settings
+            or not hasattr(inputs, "epochs")):
         inputs = estimator._inputs = TrainingInputs(*settings, source)
-    return inputs.epoch(X, batch_size)
+    return inputs.epoch(X)

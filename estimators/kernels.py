@@ -43,8 +43,17 @@ USE_NUMBA = HAVE_NUMBA and os.environ.get("ESTIMATORS_KERNELS", "").lower() != "
 
 
 def kernel_path():
-    """'numba' or 'numpy': which implementation the steps run now."""
+    """'numba' or 'numpy': which implementation the kernels (these and the other modules') run now."""
     return "numba" if USE_NUMBA and HAVE_NUMBA else "numpy"
+
+
+def compiled(function):
+    """``function`` compiled by numba, or None without numba (its callers then take the NumPy path).
+
+    Cached as the steps are. NumPy's error model: no zero-division check in a
+    loop, which would keep it from vectorising.
+    """
+    return njit(cache=True, error_model="numpy")(function) if HAVE_NUMBA else None
 
 
 def sgd_step(param, grad, velocity, rate, momentum, nesterov, decay=0.0, divisor=1.0):

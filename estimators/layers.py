@@ -35,7 +35,12 @@ class Dense:
 
     ``input_grad=False`` skips the gradient with respect to the input, which
     nobody needs for the first layer and costs a third of its backward pass.
+    ``bias_later``: the activation right after adds the intercept and sums its
+    gradient, in its own pass over the batch (estimators.activations.FusedActivation),
+    in training; inference adds it here.
     """
+
+    bias_later = False
 
     def __init__(self, coef, intercept, input_grad=True, train_intercept=True):
         self.coef, self.intercept = coef, intercept
@@ -67,7 +72,8 @@ class Dense:
             out[...] = x @ self.coef
         else:
             np.matmul(x, self.coef, out=out)
-        out += self.intercept
+        if not self.bias_later:
+            out += self.intercept
         return out
 
     def backward(self, grad):
@@ -75,7 +81,8 @@ class Dense:
             self.coef_grad[...] = self._x.T @ grad
         else:
             np.matmul(self._x.T, grad, out=self.coef_grad)
-        np.sum(grad, axis=0, out=self.intercept_grad)
+        if not self.bias_later:
+            np.sum(grad, axis=0, out=self.intercept_grad)
         if not self.input_grad:
             return None
         out = self.buffers.get("grad", self._x.shape, grad.dtype)

@@ -6,7 +6,7 @@ Batch norm before or after the activation is only the order of that list, so
 
 import numpy as np
 
-from .activations import PReLU, make_activation
+from .activations import FusedActivation, PReLU, make_activation
 from .layers import OUTPUTS, BatchNorm, Dense, Dropout
 
 
@@ -58,11 +58,19 @@ class Network:
         self.output = OUTPUTS[output]()
         self.params = [p for layer in self.layers for p in layer.params]
         self.grads = [g for layer in self.layers for g in layer.grads]
+        self._hand_biases_on()
 
     def __setstate__(self, state):
         self.__dict__.update(state)  # the layers' arrays, linked again (see Dense.__setstate__)
         self.params = [p for layer in self.layers for p in layer.params]
         self.grads = [g for layer in self.layers for g in layer.grads]
+        self._hand_biases_on()  # networks pickled before the activations added the biases
+
+    def _hand_biases_on(self):
+        """Each Dense layer right before a built-in activation leaves its bias to it (one pass less)."""
+        for layer, after in zip(self.layers, self.layers[1:]):
+            if isinstance(layer, Dense) and isinstance(after, FusedActivation):
+                layer.bias_later, after.bias_of = True, layer
 
     def forward(self, X, training=False):
         """The output (class probabilities, or predicted values) for ``X``."""

@@ -96,7 +96,7 @@ class StochasticTrainingMixin:
         dense = not sparse.issparse(X)
         if dense:
             X_batch = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-            make_batch = epoch_batches(self, X, batch_size)  # gathered, augmented, jittered
+            make_batch = epoch_batches(self, X)  # gathered, augmented, jittered
         Y_batch = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
         total_loss, total_correct, norms = 0.0, 0, []
         for start in range(0, len(order), batch_size):

@@ -5,6 +5,8 @@ import pytest
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
+from estimators import kernels
+
 
 @pytest.fixture(scope="session", autouse=True)
 def single_threaded_blas():
@@ -35,3 +37,29 @@ def tiny():
     X = rng.normal(size=(24, 5))
     y = np.arange(24) % 3
     return X, y
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def each_path(request, monkeypatch):
+    """Runs the test on the numba kernels and on their NumPy path (estimators.kernels)."""
+    if request.param == "numba" and not kernels.HAVE_NUMBA:
+        pytest.skip("numba is not installed (extra 'fast')")
+    monkeypatch.setattr(kernels, "USE_NUMBA", request.param == "numba")
+    assert kernels.kernel_path() == request.param
+    return request.param
+
+
+@pytest.fixture
+def both_paths(monkeypatch):
+    """``both_paths(function)``: ``function()`` on the numba kernels, then on their NumPy path
+    (skipped without numba), to compare the numbers."""
+    if not kernels.HAVE_NUMBA:
+        pytest.skip("numba is not installed (extra 'fast')")
+
+    def run(function):
+        results = []
+        for use_numba in (True, False):
+            monkeypatch.setattr(kernels, "USE_NUMBA", use_numba)
+            results.append(function())
+        return results
+    return run

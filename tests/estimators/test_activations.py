@@ -13,6 +13,7 @@ from estimators import MLPClassifier
 from estimators.activations import (
     ACTIVATIONS,
     Activation,
+    FusedActivation,
     LeakyReLU,
     PReLU,
     ReLU,
@@ -20,6 +21,7 @@ from estimators.activations import (
     make_activation,
     register_activation,
 )
+from estimators.layers import Dense
 
 BUILTIN = ["identity", "relu", "leaky_relu", "prelu", "sigmoid", "logistic", "tanh",
            "lecun_tanh", "elu", "gelu", "swish"]
@@ -60,7 +62,7 @@ def test_registry_holds_the_builtin_names():
 
 @pytest.mark.parametrize("name", [n for n in BUILTIN if n not in ("leaky_relu", "prelu")])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_forward_matches_formula(name, dtype, rtol):
+def test_forward_matches_formula(name, dtype, rtol, each_path):
     x = GRID.astype(dtype)
     _, y = forward(name, x)
     assert y.dtype == dtype, "the float32 path must stay float32"
@@ -70,7 +72,7 @@ def test_forward_matches_formula(name, dtype, rtol):
 @pytest.mark.parametrize("name", ["leaky_relu", "prelu"])
 @pytest.mark.parametrize("slope", [-0.5, 0.0, 1.0, 3.0])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-6)])
-def test_leaky_and_prelu_forward_for_any_slope(name, slope, dtype, rtol):
+def test_leaky_and_prelu_forward_for_any_slope(name, slope, dtype, rtol, each_path):
     x = GRID.astype(dtype)
     _, y = forward(name, x, slope=slope)
     assert y.dtype == dtype
@@ -95,7 +97,7 @@ def test_lecun_tanh_constants():
 
 @pytest.mark.parametrize("name", BUILTIN)
 @pytest.mark.parametrize("slope", [-0.3, 0.01, 2.0])
-def test_backward_matches_numeric_derivative(name, slope):
+def test_backward_matches_numeric_derivative(name, slope, each_path):
     h = 1e-6
     layer, _ = forward(name, GRID, slope=slope)
     upstream = np.random.default_rng(1).normal(size=GRID.shape)
@@ -106,7 +108,7 @@ def test_backward_matches_numeric_derivative(name, slope):
 
 
 @pytest.mark.parametrize("per, shape", [("layer", (1,)), ("unit", (23,))])
-def test_prelu_slope_gradient(per, shape):
+def test_prelu_slope_gradient(per, shape, each_path):
     layer, _ = forward("prelu", GRID, slope=0.2, per=per)
     assert layer.slopes.shape == shape
     assert layer.param_names == ("slope",)
@@ -116,6 +118,81 @@ def test_prelu_slope_gradient(per, shape):
     per_unit = (upstream * np.minimum(GRID, 0)).sum(axis=0)
     expected = per_unit if per == "unit" else [per_unit.sum()]
     np.testing.assert_allclose(layer.slopes_grad, expected, rtol=1e-12)
+
+
+def biased(name, dtype=np.float64, slope=-0.3, per="unit"):
+    """An activation that adds (and differentiates) the bias of a Dense layer, as the network sets it."""
+    rng = np.random.default_rng(3)
+    dense = Dense(rng.normal(size=(2, GRID.shape[1])).astype(dtype), rng.normal(size=GRID.shape[1]).astype(dtype))
+    layer = make_activation(name, slope=slope, prelu_per=per)
+    layer.build(GRID.shape[1], dtype)
+    if name != "identity":
+        layer.bias_of, dense.bias_later = dense, True
+    return layer, dense
+
+
+def forward_and_backward(name, dtype, training):
+    """Everything one batch's passes produce: output, input gradient, bias and slope gradients."""
+    layer, dense = biased(name, dtype)
+    y = layer.forward(GRID.astype(dtype), training)
+    if not training:
+        return [y]
+    grad = layer.backward(np.random.default_rng(4).normal(size=GRID.shape).astype(dtype))
+    return [y, grad, dense.intercept_grad.copy()] + [g.copy() for g in layer.grads]
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-10), (np.float32, 1e-5)])
+def test_each_activation_gives_the_same_numbers_on_both_paths(name, training, dtype, tolerance, both_paths):
+    ours, numpys = both_paths(lambda: forward_and_backward(name, dtype, training))
+    for a, b in zip(ours, numpys, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("name", [n for n in BUILTIN if n != "identity"])
+def test_the_bias_added_in_the_activation_is_the_bias_added_before_it(name, each_path):
+    layer, dense = biased(name)
+    upstream = np.random.default_rng(5).normal(size=GRID.shape)
+    y = layer.forward(GRID.copy(), training=True)
+    grad = layer.backward(upstream.copy())
+    plain = make_activation(name, slope=-0.3, prelu_per="unit")
+    plain.build(GRID.shape[1], np.float64)
+    np.testing.assert_allclose(y, plain.forward(GRID + dense.intercept), rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(grad, plain.backward(upstream.copy()), rtol=1e-15, atol=1e-15)
+    np.testing.assert_allclose(dense.intercept_grad, grad.sum(axis=0), rtol=1e-13)
+    # inference: the Dense layer adds its bias, the activation none
+    np.testing.assert_allclose(layer.forward(GRID + dense.intercept, training=False), y, rtol=1e-15)
+
+
+def test_the_network_hands_a_bias_to_the_activation_right_after_its_dense_layer(small_digits):
+    X, y = small_digits
+    for batch_norm, fused in ((None, True), ("after", True), ("before", False)):
+        network = MLPClassifier((8, 6), activation="tanh", batch_norm=batch_norm, max_iter=1).fit(X, y)._network
+        activations = [layer for layer in network.layers if isinstance(layer, Activation)]
+        assert [d.bias_later for d in network.dense] == [fused, fused, False]
+        assert [a.bias_of for a in activations] == (network.dense[:2] if fused else [None, None])
+
+
+def test_an_activation_without_kernels_leaves_the_bias_to_the_dense_layer(softsign_registered, small_digits):
+    X, y = small_digits
+    network = MLPClassifier((8,), activation=softsign_registered, max_iter=1).fit(X, y)._network
+    assert not any(d.bias_later for d in network.dense)
+    assert not isinstance(network.layers[1], FusedActivation)
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_a_whole_fit_is_the_same_on_both_paths(name, both_paths, small_digits):
+    X, y = small_digits
+
+    def fit():
+        model = MLPClassifier((12, 8), activation=name, slope=-0.2, dtype="float64", solver="sgd",
+                              learning_rate_init=0.05, max_iter=3, batch_size=50, random_state=0).fit(X, y)
+        return model.coefs_ + model.intercepts_ + model.prelu_slopes_
+
+    for ours, numpys in zip(*both_paths(fit), strict=True):
+        np.testing.assert_allclose(ours, numpys, rtol=1e-10, atol=1e-10)
 
 
 def test_prelu_per_unit_uses_each_units_slope():

@@ -43,7 +43,7 @@ def draws(seed, n, shift=0, crop_padding=0, flip=False):
 @pytest.mark.parametrize("shape", [(5, 6, 1), (4, 5, 3)])
 @pytest.mark.parametrize("shift, crop_padding, flip", [(2, 0, False), (0, 3, False), (1, 2, True),
                                                         (0, 0, True)])
-def test_each_image_is_shifted_and_flipped_as_drawn(shape, shift, crop_padding, flip):
+def test_each_image_is_shifted_and_flipped_as_drawn(shape, shift, crop_padding, flip, each_path):
     X = np.random.default_rng(0).normal(size=(40, np.prod(shape))).astype(np.float32)
     index = np.array([0, 39, 5, 5, 17, 38, 1, 20])  # the data's first and last rows included
     augmenter = ImageAugmenter(shape, shift, crop_padding, flip, np.random.default_rng(3))
@@ -57,6 +57,20 @@ def test_each_image_is_shifted_and_flipped_as_drawn(shape, shift, crop_padding, 
         if flips[row]:
             expected = expected[:, ::-1]
         np.testing.assert_array_equal(out[row].reshape(shape), expected)
+
+
+def test_moving_images_copies_the_batch_only(each_path):
+    import tracemalloc
+
+    X = np.random.default_rng(0).random((300, 784), dtype=np.float32)  # 0.9 MB; all its shifted windows: 700 MB
+    inputs = TrainingInputs({"shift": 2, "flip": True}, None, 0.1, np.random.default_rng(0))
+    make_batch, out = inputs.epoch(X), np.empty((64, 784), np.float32)
+    make_batch(np.arange(64), out)  # numba's kernels loaded or compiled before measuring
+    tracemalloc.start()
+    make_batch(np.arange(64, 128), out)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2_000_000
 
 
 def test_offsets_cover_the_whole_range_uniformly():
@@ -77,10 +91,34 @@ def test_flips_half_of_the_images():
     assert 430 < mirrored.sum() < 570
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("augment", [{"shift": 2}, {"crop_padding": 3, "flip": True},
+                                     {"shift": 1, "elastic": 3.0, "elastic_sigma": 1.0, "flip": True}])
+@pytest.mark.parametrize("jitter", [0.0, 0.4])
+def test_both_paths_make_the_same_batches(augment, jitter, dtype, both_paths):
+    X = np.random.default_rng(0).normal(size=(40, 5 * 6 * 3)).astype(dtype)
+    index = np.array([0, 39, 5, 5, 17, 38, 1, 20])  # the data's first and last rows included
+
+    def batches():
+        inputs = TrainingInputs(augment, (5, 6, 3), jitter, np.random.default_rng(7))
+        return [inputs.epoch(X)(index, np.empty((8, 90), dtype)).copy() for _ in range(2)]
+
+    for ours, numpys in zip(*both_paths(batches)):
+        np.testing.assert_array_equal(ours, numpys)
+
+
+def test_a_whole_augmented_and_jittered_fit_is_the_same_on_both_paths(both_paths, small_digits):
+    X, y = small_digits
+    model = quick(augment={"crop_padding": 2, "flip": True}, jitter=0.3, dtype="float64")
+    fits = both_paths(lambda: fit(clone(model), X, y))
+    for ours, numpys in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        np.testing.assert_allclose(ours, numpys, rtol=1e-10, atol=1e-10)
+
+
 def test_no_augmentation_and_no_jitter_is_the_plain_batch():
     X = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
     for augment in (None, {"shift": 0, "flip": False}):
-        make_batch = TrainingInputs(augment, None, 0.0, np.random.default_rng(0)).epoch(X, 8)
+        make_batch = TrainingInputs(augment, None, 0.0, np.random.default_rng(0)).epoch(X)
         index = np.array([3, 0, 29])
         np.testing.assert_array_equal(make_batch(index, np.empty((8, 16), np.float32)), X[index])
 
@@ -164,8 +202,8 @@ def test_each_epoch_draws_new_augmentations(small_digits):
     X = X.astype(np.float32)
     make = TrainingInputs({"shift": 2}, None, 0.1, np.random.default_rng(0))
     index = np.arange(50)
-    first = make.epoch(X[:50], 50)(index, np.empty((50, 64), np.float32)).copy()
-    second = make.epoch(X[:50], 50)(index, np.empty((50, 64), np.float32))
+    first = make.epoch(X[:50])(index, np.empty((50, 64), np.float32)).copy()
+    second = make.epoch(X[:50])(index, np.empty((50, 64), np.float32))
     assert not np.allclose(first, second)
 
 
@@ -181,7 +219,7 @@ def test_training_on_an_augmented_batch_is_training_on_that_batch(params, small_
     augmented = fit(MLPClassifier(**step, **params), X, y)
     source = np.random.default_rng(augmented._noise.bit_generator.seed_seq.entropy)
     inputs = TrainingInputs(params.get("augment"), None, params.get("jitter", 0.0), source)
-    batch = inputs.epoch(X, len(X))(np.arange(len(X)), np.empty_like(X))
+    batch = inputs.epoch(X)(np.arange(len(X)), np.empty_like(X))
     assert not np.allclose(batch, X)
     plain = fit(MLPClassifier(**step), batch, y)
     for got, expected in zip(augmented.coefs_ + augmented.intercepts_, plain.coefs_ + plain.intercepts_):
@@ -258,7 +296,7 @@ def test_zero_elastic_is_no_distortion():
     X = np.random.default_rng(0).random((4, 64)).astype(np.float32)
     out = ElasticDistortion((8, 8, 1), 0.0, 4.0, np.random.default_rng(0)).distort(X)
     np.testing.assert_allclose(out, X, atol=1e-6)
-    make_batch = TrainingInputs({"elastic": 0.0}, None, 0.0, np.random.default_rng(0)).epoch(X, 4)
+    make_batch = TrainingInputs({"elastic": 0.0}, None, 0.0, np.random.default_rng(0)).epoch(X)
     np.testing.assert_array_equal(make_batch(np.arange(4), np.empty_like(X)), X)
 
 
@@ -280,7 +318,7 @@ def elastic_batches(seed, epochs=1):
                             np.random.default_rng(seed))
     batches = []
     for _ in range(epochs):
-        make_batch = inputs.epoch(X, 16)
+        make_batch = inputs.epoch(X)
         batches += [make_batch(index, np.empty((16, 64), np.float32)).copy()
                     for index in np.array_split(np.arange(40), [16, 32])]
     return batches

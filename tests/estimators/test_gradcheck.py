@@ -30,7 +30,8 @@ def test_every_builtin_is_checked():
 
 @pytest.mark.parametrize("batch_norm", [None, "before", "after"])
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
-def test_gradients_of_every_activation_and_batch_norm(activation, batch_norm, batch):
+def test_gradients_of_every_activation_and_batch_norm(activation, batch_norm, batch, each_path):
+    # each_path: the numba kernels and their NumPy path both give the gradient of the function
     X, y = batch
     est = MLPClassifier((6, 5), activation=activation, batch_norm=batch_norm, alpha=0.1,
                         slope=-0.3)
@@ -47,7 +48,7 @@ def test_gradients_of_every_activation_and_batch_norm(activation, batch_norm, ba
 
 @pytest.mark.parametrize("per", ["layer", "unit"])
 @pytest.mark.parametrize("batch_norm", [None, "after"])
-def test_prelu_slopes(per, batch_norm, batch):
+def test_prelu_slopes(per, batch_norm, batch, each_path):
     X, y = batch
     est = MLPClassifier((6, 5), activation="prelu", prelu_per=per, slope=0.25,
                         batch_norm=batch_norm, alpha=0.1)

@@ -60,15 +60,6 @@ def test_adam_step_is_the_same_on_both_paths(monkeypatch, decay, divisor):
 
 
 
-@pytest.fixture(params=["numba", "numpy"])
-def each_path(request, monkeypatch):
-    if request.param == "numba" and not kernels.HAVE_NUMBA:
-        pytest.skip("numba is not installed (extra 'fast')")
-    monkeypatch.setattr(kernels, "USE_NUMBA", request.param == "numba")
-    assert kernels.kernel_path() == request.param
-    return request.param
-
-
 @pytest.mark.parametrize("nesterov", [True, False])
 def test_sgd_step_is_sklearns_update_of_the_decayed_gradient(each_path, nesterov):
     param, grad = arrays(2, 2)
