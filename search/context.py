@@ -115,6 +115,11 @@ class StudyRun:
         Made from ``spec``: each trial's stage and that stage's space.
     timing : search.study.timeplan.TimePlan
         The time plan followed (:meth:`follow`); None without a time budget.
+    trains_here : bool
+        Whether this invocation's trials train in this process (not in the workers it starts).
+    kept : tuple
+        ``(number, value, model)`` of the best trial trained in this process on every training row
+        (:meth:`keep`): the refit guard's "trial's own model", which it need not train again.
     """
 
     spec: object
@@ -126,6 +131,8 @@ class StudyRun:
     parent: str = None
     plan: StagePlan = field(init=False)
     timing: object = field(default=None, init=False)
+    trains_here: bool = True
+    kept: tuple = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         self.plan = StagePlan(self.spec)
@@ -135,6 +142,15 @@ class StudyRun:
         self.timing = timeplan
         self.spec = planned_spec(self.spec, timeplan)
         self.plan = PhasedStages(self.spec, timeplan)
+
+    def keep(self, number, value, model):
+        """Keep trial ``number``'s ``model`` if its ``value`` is the best kept so far (one model at most)."""
+        if self.kept is None or (value > self.kept[1] if self.spec.direction == "maximize" else value < self.kept[1]):
+            self.kept = (number, value, model)
+
+    def kept_model(self, number):
+        """Trial ``number``'s model if this process kept it, else None."""
+        return self.kept[2] if self.kept is not None and self.kept[0] == number else None
 
     @property
     def task(self):

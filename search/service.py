@@ -234,7 +234,8 @@ def start(spec, options, rows=None):
     parent = tracking.start_parent_run(client, experiment, spec.name, {
         names.STUDY: spec.name, names.STUDY_FILE: str(spec.path), "storage": describe(storage_url),
         names.WORKER: worker_id()})
-    return StudyRun(spec, data, client, tracking_uri, storage_url, experiment, parent), study
+    return StudyRun(spec, data, client, tracking_uri, storage_url, experiment, parent,
+                    trains_here=options.workers == 1), study
 
 
 def record_start(run, study):

@@ -55,6 +55,9 @@ class Champion:
     baselines: object = None
 
 
+NO_REFIT = "no refit: the time plan gave its time to stage 2's epochs"
+
+
 class Refit(NamedTuple):
     """What the refit guard kept: the model, where it comes from ('refit' or 'trial-<n>'), and why."""
 
@@ -83,16 +86,19 @@ def refit_and_register(run, study):
     Champion
     """
     spec, data, best = run.spec, run.data, best_trial(study, run.spec)
-    epochs, shortened = timekeeping.refit_epochs(run, best)  # under a time plan: what the time left holds
-    params = params_of_trial(best, spec, len(_train_and_validation(data)[0]), epochs)
+    no_refit = run.timing is not None and not run.timing.refit and run.kept_model(best.number) is not None
+    epochs, shortened = (run.timing.epochs, None) if no_refit else timekeeping.refit_epochs(run, best)
+    params = params_of_trial(best, spec, len(data.X_train if no_refit else _train_and_validation(data)[0]), epochs)
     tags = registry.version_tags(spec, best, run.parent, data, params)
     known = registry.find_version(run.client, spec.register["name"], tags) if spec.register else None
     if known is not None:
         return _unchanged(run, known)
-    refit = _guarded_refit(run, best, params)
+    refit = Refit(run.kept_model(best.number), f"trial-{best.number}", NO_REFIT) if no_refit else \
+        _guarded_refit(run, best, params)
     pipeline = with_estimator(data.preprocessing, refit.model)
     scores = _score_and_draw(run, refit, pipeline)
     what = ("refit best on train+validation" if refit.source == "refit" else
+            f"the model is trial {best.number}'s own" if no_refit else
             f"the refit was worse: the model is trial {best.number}'s own")
     lines = [shortened] * bool(shortened) + [f"{what} ({refit.reason}): {run.task.score_text(scores)}"]
     compared = baselines.compare(run, *_train_and_validation(data), scores) if spec.baselines else None
@@ -133,7 +139,7 @@ def _guarded_refit(run, best, params):
     so one that still scores worse there than the trial's model (trained on
     the training rows only) is worse indeed: unstable to its last epoch, or
     diverged. The trial's own model is trained again as the trial trained it:
-    same configuration, first seed, training rows only.
+    same configuration, first seed, training rows only; unless this process trained it and kept it.
 
     Returns
     -------
@@ -146,8 +152,8 @@ def _guarded_refit(run, best, params):
     # fold 0's, trained as the trial trained it. Retraining on all the rows would give the refit itself, a
     # comparison that can never fail; fold 0's model, scored on every row, is the guard it is without folds.
     trained = data.fold(0) if data.folds else data
-    own = _fit(run, params_of_trial(best, spec, len(trained.X_train), params["max_iter"]), trained.X_train,
-               trained.y_train)
+    own = run.kept_model(best.number) or _fit(
+        run, params_of_trial(best, spec, len(trained.X_train), params["max_iter"]), trained.X_train, trained.y_train)
     try:
         refit = _fit(run, params, X, y)
     except DivergenceError as error:
@@ -178,7 +184,8 @@ def _description(run, best, refit, scores):
     spec, data = run.spec, run.data
     rows = "fold 0's" if data.folds else "the"
     model = ("refit on training + validation rows" if refit.source == "refit"
-             else f"the trial's own model, trained on {rows} training rows; the refit was worse")
+             else f"the trial's own model, trained on {rows} training rows"
+             + ("" if refit.reason == NO_REFIT else "; the refit was worse"))
     return (f"Study {spec.name}, trial {best.number}, {model} ({refit.reason}). {spec.metric} {best.value:.4f} "
             f"(validation, the study's objective); {run.task.score_text(scores)}. "
             f"Data: {data.name}, {len(data.X_train)} training, "

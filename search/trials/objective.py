@@ -203,6 +203,8 @@ class Objective:
         if self.spec.artifacts.get("trial_plots", True) and timekeeping.draws_figures(self.run, trial):
             self.log_trial_plots(run_id, trial.number, models[0])
         tracking.end_run(self.client, run_id, status_of(COMPLETE))
+        if self.rows is None:  # trained as the refit guard would train it again: first seed, every training row
+            self.run.keep(trial.number, value, models[0].set_params(callbacks=None))  # (the trial's callbacks hold it)
         return value
 
     def finals(self, models):

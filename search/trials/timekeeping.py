@@ -38,7 +38,7 @@ def work_of(run):
         len(data.X_train), len(data.X_val))
     return timeplan.Work(rows=rows, val_rows=val_rows, refit_rows=len(data.X_train) + len(data.X_val),
                          refit_val_rows=len(data.X_val), fits=len(spec.seeds) * (len(data.folds) or 1),
-                         max_epochs=spec.epochs)
+                         max_epochs=spec.epochs, keeps_models=run.trains_here)
 
 
 def part(data, rows, task):
@@ -206,7 +206,8 @@ def refit_epochs(run, best):
     planned = run.timing
     if planned is None:
         return None, None
-    epochs = planned.refit_epochs(time.time(), row_seconds_of(run, best), work_of(run))
+    epochs = planned.refit_epochs(time.time(), row_seconds_of(run, best), work_of(run),
+                                  guard=run.kept_model(best.number) is None)
     tracking.log_batch(run.client, run.parent, metrics=tracking.summary_metrics({names.REFIT_EPOCHS: epochs}))
     if epochs == planned.epochs:
         return epochs, None

@@ -202,12 +202,12 @@ def test_mlflow_run_from_another_folder_keeps_the_study_in_its_experiment(workdi
 BEFORE_AND_AFTER_THE_CLOCK = 15.0
 
 
-def test_a_20_second_budget_on_digits_ends_in_time_with_a_champion(workdir):
-    """The whole command, refit and registration included, within its budget + 5%: by its own clock, which
-    starts as the command's code does, and by the wall clock, less Python's start."""
+def run_for_20_seconds(workdir, study_file):
+    """``run STUDY_FILE --time-budget 20``: its output, its wall seconds less nothing, its parent run, the
+    client; the command exited 0."""
     tracking_uri = f"sqlite:///{workdir}/mlflow.db"
-    command = [sys.executable, "-m", "search", "run", str(REPO / "studies" / "quickstart.yaml"), "--time-budget",
-               "20", "--tracking-uri", tracking_uri, "--storage", f"journal:{workdir}/optuna.journal"]
+    command = [sys.executable, "-m", "search", "run", str(study_file), "--time-budget", "20",
+               "--tracking-uri", tracking_uri, "--storage", f"journal:{workdir}/optuna.journal"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("OPTUNA_STORAGE", None)
     started = time.monotonic()
@@ -215,8 +215,16 @@ def test_a_20_second_budget_on_digits_ends_in_time_with_a_champion(workdir):
     wall = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-2000:]
     client = MlflowClient(tracking_uri)
-    parent = client.search_runs([client.get_experiment_by_name("quickstart").experiment_id],
-                                filter_string="tags.study = 'quickstart'")[0]
+    name = yaml.safe_load(Path(study_file).read_text())["name"]
+    parent = client.search_runs([client.get_experiment_by_name(name).experiment_id],
+                                filter_string=f"tags.study = '{name}'")[0]
+    return result, wall, parent, client
+
+
+def test_a_20_second_budget_on_digits_ends_in_time_with_a_champion(workdir):
+    """The whole command, refit and registration included, within its budget + 5%: by its own clock, which
+    starts as the command's code does, and by the wall clock, less Python's start."""
+    result, wall, parent, client = run_for_20_seconds(workdir, REPO / "studies" / "quickstart.yaml")
     spent = parent.data.metrics["spent_seconds"]
     assert spent <= 20 * 1.05, result.stdout
     assert wall <= 20 * 1.05 + BEFORE_AND_AFTER_THE_CLOCK, result.stdout
@@ -225,3 +233,21 @@ def test_a_20_second_budget_on_digits_ends_in_time_with_a_champion(workdir):
     assert parent.data.params["time_budget"] == "20.0" and parent.data.metrics["plan_epochs"] >= 1
     assert {"time_plan", "time_spent"} <= set(parent.data.tags)
     assert "time plan for 20 s" in result.stdout and "time spent" in result.stdout
+    assert "refit best on train+validation" in result.stdout or "the refit was worse" in result.stdout
+
+
+def test_a_budget_short_of_the_study_s_epochs_registers_the_best_trial_s_own_model_without_a_refit(workdir):
+    """A twentieth of the rows for validation (the refit would add few) and 3000 epochs that no 20 s holds: the
+    plan gives the refit's time to stage 2, and the champion is the best stage-2 trial's model as trained."""
+    study = yaml.safe_load((REPO / "studies" / "quickstart.yaml").read_text())
+    study.update(name="short", epochs=3000, register={"name": "short", "alias": "champion"},
+                 dataset={**study["dataset"], "validation_fraction": 0.05})
+    path = Path(workdir) / "short.yaml"
+    path.write_text(yaml.safe_dump(study))
+    result, _, parent, client = run_for_20_seconds(workdir, path)
+    assert "no refit (its time went to stage 2's epochs)" in parent.data.tags["time_plan"]
+    best = client.get_run(client.get_model_version_by_alias("short", "champion").run_id)
+    source = parent.data.tags["champion_source"]
+    assert best.info.run_id == parent.info.run_id and source.startswith("trial-"), result.stdout
+    assert f"the model is trial {source[6:]}'s own (no refit: the time plan gave" in result.stdout
+    assert "refit_epochs" not in parent.data.metrics and parent.data.metrics["spent_seconds"] <= 20 * 1.05

@@ -247,6 +247,26 @@ def test_a_diverging_refit_is_replaced_by_the_trials_own_model(tiny):
     assert model.learning_rate_init == 0.05  # the trial's own configuration
 
 
+def test_a_model_this_process_kept_is_the_guard_s_own_model_not_trained_again(tiny, monkeypatch):
+    spec, data = tiny
+    best = fake_best(spec, value=0.5)
+    best.number = 5
+    X, _ = champion_module._train_and_validation(data)
+    params = {**champion_module.params_of_trial(best, spec, len(X)), "learning_rate_init": 1e-7}  # a worse refit
+    own = champion_module._fit(StudyRun(spec, data, None, "", ""),
+                               champion_module.params_of_trial(best, spec, len(data.X_train)),
+                               data.X_train, data.y_train)
+    run = StudyRun(spec, data, None, "", "")
+    run.keep(4, 0.9, "trial 4's model")
+    run.keep(5, 0.95, own)  # the best kept so far replaces the other
+    run.keep(6, 0.2, "a worse trial's model")
+    fits, fit = [], champion_module._fit
+    monkeypatch.setattr(champion_module, "_fit", lambda *args: fits.append(args[1]) or fit(*args))
+    model, source, _ = champion_module._guarded_refit(run, best, params)
+    assert model is own and source == "trial-5" and run.kept_model(4) is None
+    assert [p["learning_rate_init"] for p in fits] == [1e-7]  # the refit alone was trained
+
+
 def test_with_folds_the_guard_is_fold_0s_model_and_the_refit_trains_on_every_training_row(tmp_path):
     path = tmp_path / "folds.yaml"
     path.write_text(tiny_study_text("folds", dataset={"name": "digits", "subset": 500, "validation": {"folds": 3}}))

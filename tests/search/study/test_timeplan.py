@@ -161,9 +161,44 @@ def test_the_refit_trains_the_planned_epochs_or_what_the_time_left_holds():
     timeplan = plan(300)
     after = tp.AFTER_REFIT_SECONDS + tp.EXTRA_SECONDS["champion_figures"] + tp.EXTRA_SECONDS["evaluate"]
     epoch = SPEED.row_seconds * WORK.refit_units()
-    assert timeplan.refit_epochs(timeplan.search_end, SPEED.row_seconds, WORK) == timeplan.epochs
-    assert timeplan.refit_epochs(300 - after - 5.5 * epoch, SPEED.row_seconds, WORK) == 5
-    assert timeplan.refit_epochs(300, SPEED.row_seconds, WORK) == 1  # late: one epoch, never none
+    assert timeplan.refit_epochs(timeplan.search_end, SPEED.row_seconds, WORK, guard=True) == timeplan.epochs
+    assert timeplan.refit_epochs(300 - after - 5.5 * epoch, SPEED.row_seconds, WORK, guard=True) == 5
+    assert timeplan.refit_epochs(300, SPEED.row_seconds, WORK, guard=True) == 1  # late: one epoch, never none
+    # Without the guard's retraining (its model kept), the same time holds more epochs of the refit alone.
+    alone = SPEED.row_seconds * WORK.refit_units(guard=False)
+    assert timeplan.refit_epochs(300 - after - 9.5 * alone, SPEED.row_seconds, WORK, guard=False) == 9
+
+
+KEEPS = replace(WORK, rows=55000, val_rows=5000, refit_rows=60000, refit_val_rows=5000, max_epochs=60,
+                keeps_models=True)  # MNIST as the grey-image recipe splits it, trials trained in this process
+MNIST = tp.Speed(row_seconds=5e-5, trial_seconds=0.5)  # an epoch of 55000 distorted digits: about 2.8 s
+
+
+def test_a_kept_model_spares_the_refit_guard_s_retraining():
+    assert KEEPS.refit_units() == KEEPS.units(60000, 5000)
+    assert replace(KEEPS, keeps_models=False).refit_units() == KEEPS.units(60000, 5000) + KEEPS.units(55000, 5000)
+
+
+def test_a_plan_short_of_time_gives_a_refit_that_adds_few_rows_to_stage_2_s_epochs():
+    short = plan(300, work=KEEPS, speed=MNIST)
+    assert not short.refit and short.epochs < KEEPS.max_epochs
+    assert short.search_end + short.finish_seconds == pytest.approx(300)  # nothing reserved for a refit
+    with_refit = plan(300, work=replace(KEEPS, keeps_models=False), speed=MNIST)
+    assert with_refit.refit and short.epochs > with_refit.epochs
+    assert fine_time(short, KEEPS, MNIST) <= short.search_end - short.coarse_end + 1e-9
+    assert not tp.replan(replace(short, stage=tp.FINE), 150.0, KEEPS, MNIST).refit
+
+
+@pytest.mark.parametrize("why", ["the study's epochs fit", "its trials train in workers", "it adds a fifth more rows"])
+def test_otherwise_the_plan_refits(why):
+    work = {"the study's epochs fit": replace(KEEPS, rows=5500, refit_rows=6000, val_rows=500, refit_val_rows=500),
+            "its trials train in workers": replace(KEEPS, keeps_models=False),
+            "it adds a fifth more rows": replace(KEEPS, rows=48000)}[why]
+    timeplan = plan(300, work=work, speed=MNIST)
+    assert timeplan.refit
+    assert timeplan.search_end + timeplan.finish_seconds + tp.refit_seconds(timeplan.epochs, work, MNIST) == \
+        pytest.approx(300)
+    assert tp.replan(replace(timeplan, stage=tp.FINE), 150.0, work, MNIST).refit
 
 
 def test_the_plan_travels_to_workers_as_json():

@@ -32,7 +32,7 @@ class Client:
 def fake_run(timeplan=None, data=DIGITS, seeds=(0, 1)):
     spec = SimpleNamespace(seeds=list(seeds), epochs=30, time_budget=300, direction="maximize")
     return SimpleNamespace(data=data, spec=spec, timing=timeplan, client=Client(), parent="parent",
-                           task=TASKS["classification"])
+                           task=TASKS["classification"], trains_here=False, kept_model=lambda number: None)
 
 
 def timed_trial(seconds, epochs, rows, wall, started=100.0):
@@ -112,7 +112,7 @@ def test_the_refit_s_epochs_are_the_planned_ones_or_fewer_said_in_a_line():
     now = time.time()
     run = fake_run(seeds=[0])
     timeplan = tp.plan(tp.Clock(now - 10, 300), now - 5, timekeeping.work_of(run), tp.Speed(1e-4), ALL)
-    run.timing, best = timeplan, SimpleNamespace(user_attrs={})
+    run.timing, best = timeplan, SimpleNamespace(user_attrs={}, number=0)
     assert timeplan.epochs > 1
     assert timekeeping.refit_epochs(fake_run(), best) == (None, None)
     assert timekeeping.refit_epochs(run, best) == (timeplan.epochs, None)
