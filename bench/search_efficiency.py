@@ -154,7 +154,10 @@ def ours(race):
         seconds = time.monotonic() - started
         trials = len(re.findall(r"^trial \d+ .*COMPLETE", out, re.MULTILINE))
         pruned = len(re.findall(r"^trial \d+ .*PRUNED", out, re.MULTILINE))
-        note = f"{trials} trials, {pruned} pruned" if code == 0 else \
+        epochs = re.findall(r"stage 2: \d+ trials of (\d+) epochs", out)  # the last plan's
+        champion = "its best trial's own model" if "no refit: the time plan" in out else "refit"
+        note = f"{trials} trials, {pruned} pruned, stage 2 of {epochs[-1] if epochs else '?'} epochs, {champion}" \
+            if code == 0 else \
             f"exit {code}: {(err.strip().splitlines() or ['?'])[-1]}"
         return Result("ours", champion_accuracy(folder, data_kind(race.dataset).name), seconds, note)
 
