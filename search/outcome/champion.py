@@ -97,10 +97,7 @@ def refit_and_register(run, study):
         _guarded_refit(run, best, params)
     pipeline = with_estimator(data.preprocessing, refit.model)
     scores = _score_and_draw(run, refit, pipeline)
-    what = ("refit best on train+validation" if refit.source == "refit" else
-            f"the model is trial {best.number}'s own" if no_refit else
-            f"the refit was worse: the model is trial {best.number}'s own")
-    lines = [shortened] * bool(shortened) + [f"{what} ({refit.reason}): {run.task.score_text(scores)}"]
+    lines = [shortened] * bool(shortened) + [f"{_what(refit, best)} ({refit.reason}): {run.task.score_text(scores)}"]
     compared = baselines.compare(run, *_train_and_validation(data), scores) if spec.baselines else None
     lines += compared.lines if compared else []
     uri = log_model(run.parent, pipeline, raw_example(data.X_test_raw[:5]))
@@ -114,6 +111,13 @@ def refit_and_register(run, study):
     else:
         line = f"model {uri} (not registered)"
     return Champion(pipeline, scores, uri, refit.source, lines + [line], compared)
+
+
+def _what(refit, best):
+    """Where the champion comes from, in the console's words."""
+    if refit.source == "refit":
+        return "refit best on train+validation"
+    return f"{'' if refit.reason == NO_REFIT else 'the refit was worse: '}the model is trial {best.number}'s own"
 
 
 def _train_and_validation(data):
