@@ -21,8 +21,8 @@ The command's time, in order:
    trained it and kept it) and the registration; its time is reserved first. A plan short of time (the
    study's epochs do not fit) whose refit would add few rows (validation rows at most
    :data:`REFIT_MIN_GAIN` of the refit's) and whose trials run here plans no refit at all: its time goes to
-   stage 2's epochs, and the champion is the best trial's own model. Epochs buy more than a tenth more
-   rows: on MNIST, 20 epochs of 55000 distorted digits give 99.10% test where 13 give about 98.8%.
+   stage 2's epochs, and the champion is the best trial's own model: short of epochs, epochs buy more
+   than a tenth more rows would (``studies/mnist_best.yaml``: 99.10% test at 20 epochs, 99.25% at 30).
 
 A stage-2 trial starts only when it is expected to end before the search ends (the finish's reserve
 before the deadline), and one that would run past it stops at an epoch's end, pruned: the refit keeps
