@@ -297,14 +297,11 @@ def breakdown(X, y, peak, repeats=60):
     Y = np.eye(10, dtype=np.float32)[np.searchsorted(model.classes_, y[:256])]
     update = lambda: optimizer.update(network.grads, *network.penalty_scales(1e-4, 256))  # noqa: E731
     step = {
-        **on_each_path("whole step", lambda: (network.data_loss_and_gradients(xb, Y),
-                                              network.squared_weight_norm(), update(),
-                                              network.weight_gradient_norms())),
+        **on_each_path("whole step", lambda: (network.data_loss_and_gradients(xb, Y), update())),
         "matrix products alone": _products(network, xb),
         **on_each_path("activations with the bias, forward and backward", _activation_passes(network, xb)),
-        "squared weight norm (the loss's L2 term)": network.squared_weight_norm,
-        "gradient norms (per-epoch diagnostics)": network.weight_gradient_norms,
-        **on_each_path("weight decay + SGD update", update),
+        # The update also sums the squares of the weights (the loss's L2 term) and of the gradients (norms).
+        **on_each_path("weight decay + SGD update + squared norms", update),
     }
     ms = {name: 1000 * statistics.median(_timed(f) for _ in range(repeats)) for name, f in step.items()}
     limit = 1000 * epoch_flops(256, (X.shape[1], *LAYOUT, 10)) / peak / 1e9

@@ -185,11 +185,6 @@ class Network:
     def squared_weight_norm(self):
         return sum(float(np.dot(d.coef.ravel(), d.coef.ravel())) for d in self.dense)
 
-    def weight_gradient_norms(self):
-        """The L2 norm of each Dense layer's weight gradient, input side first."""
-        return [float(np.sqrt(np.dot(d.coef_grad.ravel(), d.coef_grad.ravel())))
-                for d in self.dense]
-
     def prelu_slopes(self):
         """The learned slopes of each PReLU layer (a copy)."""
         return [layer.slopes.copy() for layer in self.layers if isinstance(layer, PReLU)]

@@ -158,11 +158,15 @@ class SGD(_Solver):
 
     def update(self, grads, decay=0.0, divisor=1.0):
         """One step, in place: each gradient used is ``(grad + decay * param) / divisor``,
-        with ``decay`` on the ``decayed`` arrays only; ``grads`` are left holding them."""
+        with ``decay`` on the ``decayed`` arrays only; ``grads`` are scratch space.
+
+        Returns each array's sums of squares, of itself before the step and of its gradient used.
+        """
         rate, momentum = self.schedule.rate, self.momentum
-        for param, grad, velocity, decay_ in zip(self.params, grads, self.velocities, self._decays(decay)):
-            sgd_step(param, grad, velocity, rate, momentum, self.nesterov, decay_, divisor)
+        squares = [sgd_step(param, grad, velocity, rate, momentum, self.nesterov, decay_, divisor)
+                   for param, grad, velocity, decay_ in zip(self.params, grads, self.velocities, self._decays(decay))]
         self.schedule.step()
+        return squares
 
 
 class Adam(_Solver):
@@ -177,14 +181,16 @@ class Adam(_Solver):
         self.vs = [np.zeros_like(p) for p in params]
 
     def update(self, grads, decay=0.0, divisor=1.0):
-        """One step, in place; ``decay``, ``divisor`` and what ``grads`` hold after, as :meth:`SGD.update`'s."""
+        """One step, in place; ``decay``, ``divisor``, ``grads`` and what it returns,
+        as :meth:`SGD.update`'s."""
         self.t += 1
         rate = (self.schedule.rate * math.sqrt(1 - self.beta_2**self.t)
                 / (1 - self.beta_1**self.t))
         betas = (self.beta_1, self.beta_2)
-        for param, grad, m, v, decay_ in zip(self.params, grads, self.ms, self.vs, self._decays(decay)):
-            adam_step(param, grad, m, v, rate, betas, self.epsilon, decay_, divisor)
+        squares = [adam_step(param, grad, m, v, rate, betas, self.epsilon, decay_, divisor)
+                   for param, grad, m, v, decay_ in zip(self.params, grads, self.ms, self.vs, self._decays(decay))]
         self.schedule.step()
+        return squares
 
 
 def make_optimizer(estimator, params, decayed=()):

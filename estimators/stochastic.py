@@ -7,6 +7,7 @@ Ctrl-C. A mixin of the estimator's own methods, as they were before the split,
 so that the numbers and the attributes they set stay those of one class.
 """
 
+import math
 import time
 import warnings
 
@@ -105,12 +106,15 @@ class StochasticTrainingMixin:
             yb = np.take(Y, index, axis=0, out=Y_batch[:len(index)], mode="clip")
             wb = None if weights is None else weights[index]
             loss, correct, weight_sum = network.data_loss_and_gradients(xb, yb, wb)
-            if self.alpha:  # sklearn's L2 term, of the weights this batch ran with
-                loss += 0.5 * self.alpha * network.squared_weight_norm() / weight_sum
+            # The step's one pass over each weight also sums the squares of the weights this batch ran
+            # with (sklearn's L2 term) and of the gradients it used (their norms, Dense weights each).
+            squares = optimizer.update(network.grads, *network.penalty_scales(self.alpha, weight_sum))
+            coefs = [squares[i] for i in optimizer.decayed]
+            if self.alpha:
+                loss += 0.5 * self.alpha * sum(weight for weight, _ in coefs) / weight_sum
             if not np.isfinite(loss):
                 self._diverged(f"the loss is {loss}", len(self.history_) + 1)
-            optimizer.update(network.grads, *network.penalty_scales(self.alpha, weight_sum))
-            norms.append(network.weight_gradient_norms())  # of the gradients the step used
+            norms.append([math.sqrt(gradient) for _, gradient in coefs])
             total_loss += loss * len(index)
             total_correct = None if correct is None else total_correct + correct
         if not network.is_finite():

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
+from .study.metrics import better
 from .study.stages import StagePlan
 from .study.timeplan import PhasedStages, planned_spec
 from .study.task import TASKS
@@ -145,7 +146,7 @@ class StudyRun:
 
     def keep(self, number, value, model):
         """Keep trial ``number``'s ``model`` if its ``value`` is the best kept so far (one model at most)."""
-        if self.kept is None or (value > self.kept[1] if self.spec.direction == "maximize" else value < self.kept[1]):
+        if self.kept is None or better(value, self.kept[1], self.spec.direction):
             self.kept = (number, value, model)
 
     def kept_model(self, number):

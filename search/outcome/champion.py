@@ -17,6 +17,7 @@ from estimators import DivergenceError, propagate_interrupts
 from .. import tracking
 from ..data.preprocessing import describe as describe_preprocessing
 from ..data.preprocessing import with_estimator
+from ..study.metrics import better
 from ..study.space import trial_params
 from ..study.stages import best_trial
 from ..trials import timekeeping
@@ -163,7 +164,7 @@ def _guarded_refit(run, best, params):
     except DivergenceError as error:
         return Refit(own, f"trial-{best.number}", f"the refit diverged ({error})")
     scores = [task.objective_on(model, X, y, spec.metric) for model in (refit, own)]
-    worse = scores[0] < scores[1] if spec.direction == "maximize" else scores[0] > scores[1]
+    worse = better(scores[1], scores[0], spec.direction)
     worse = worse or (np.isnan(scores[0]) and not np.isnan(scores[1]))  # NaN compares False: not better
     comparison = (f"{task.objective_words[spec.metric]} on the training and validation rows: refit "
                   f"{scores[0]:.4f}, trial {best.number}'s own model {scores[1]:.4f}")

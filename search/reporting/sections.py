@@ -6,6 +6,7 @@ import numpy as np
 
 from ..outcome.baselines import BASELINES, PREFIX as BASELINE_PREFIX
 from ..plots.style import rounded
+from ..study.metrics import best
 from ..study.task import TASKS
 from ..tracking.names import CHAMPION_SOURCE
 from ..tracking.states import COMPLETE, FAIL, PRUNED
@@ -167,12 +168,11 @@ def best_lines(context):
     parents, trials, metric, lines = context.parents, context.trials, context.metric, []
     score, score_words = test_score([t.metrics for t in trials] + [p.data.metrics for p in parents])
     complete = [t for t in trials if t.state == COMPLETE and final_value(t, metric) is not None]
-    if complete:
-        pick = max if context.direction == "maximize" else min
-        best = pick(complete, key=lambda t: final_value(t, metric))
-        lines.append(f"- best trial: {best.number} ({best.label(context.names)}), "
-                     f"{metric} {fmt(final_value(best, metric))}, {score_words} "
-                     f"{fmt(best.metrics.get(score))}, test loss {fmt(best.metrics.get('test_loss'))}")
+    top = best(complete, context.direction, lambda t: final_value(t, metric))
+    if top is not None:
+        lines.append(f"- best trial: {top.number} ({top.label(context.names)}), "
+                     f"{metric} {fmt(final_value(top, metric))}, {score_words} "
+                     f"{fmt(top.metrics.get(score))}, test loss {fmt(top.metrics.get('test_loss'))}")
     champion = next((p for p in reversed(parents) if score in p.data.metrics), None)
     if champion is not None:
         source = champion.data.tags.get(CHAMPION_SOURCE, "refit")

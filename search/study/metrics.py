@@ -49,6 +49,18 @@ def negative_log_likelihood(y_true, proba, classes):
     return float(log_loss(y_true, proba, labels=classes))
 
 
+
+def better(value, than, direction):
+    """Whether objective ``value`` beats ``than`` for a study that goes in ``direction`` (``"maximize"``
+    or ``"minimize"``); a NaN beats nothing and loses to nothing."""
+    return value > than if direction == "maximize" else value < than
+
+
+def best(items, direction, value=lambda item: item.value):
+    """The item of ``items`` whose ``value`` is best for ``direction``; None when there is none."""
+    return (max if direction == "maximize" else min)(items, key=value, default=None)
+
+
 @dataclass(frozen=True)
 class ProbaMetric:
     """An objective scored from class probabilities: its direction, its words and its score."""

@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 from ..stores import budget
 from ..stores.budget import retried_number, retried_numbers
 from ..tracking.names import RANGES, STAGE
+from .metrics import best
 from .space import Range, SearchSpace
 
 STAGE_KEYS = {"n_trials", "decades", "fraction", "sampler"}
@@ -102,7 +103,7 @@ def best_trial(study, spec):
         fine = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                 if t.user_attrs.get(STAGE) == FINE]
         if fine:
-            return (max if spec.direction == "maximize" else min)(fine, key=lambda t: t.value)
+            return best(fine, spec.direction)
     return study.best_trial
 
 
@@ -120,8 +121,7 @@ def _stage_row(spec, index, stage, trials):
         values = [t.params[name] for t in trials if name in t.params]
         if values and isinstance(dim, Range):
             spread[name] = float(np.ptp(np.log10(values) if dim.log else values))
-    best = max(complete, key=lambda t: t.value) if spec.direction == "maximize" and complete else (
-        min(complete, key=lambda t: t.value) if complete else None)
+    top = best(complete, spec.direction)
     return {
         "stage": index + 1,
         "budget": stage.n_trials,
@@ -129,5 +129,5 @@ def _stage_row(spec, index, stage, trials):
         "complete": len(complete),
         "ranges": trials[-1].user_attrs.get(RANGES, {}) if trials else {},
         "spread": spread,  # log ranges in decades
-        "best_value": None if best is None else best.value,
+        "best_value": None if top is None else top.value,
     }

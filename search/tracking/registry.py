@@ -11,6 +11,7 @@ import json
 
 from mlflow.exceptions import MlflowException
 
+from ..study.metrics import better
 from .names import DATA_FINGERPRINT, PARENT_RUN_ID, STUDY
 
 # Tags that identify a candidate: equal tags, same model.
@@ -54,9 +55,9 @@ def is_better(tags, current, direction):
     if current.tags.get("objective") != tags["objective"] or "objective_value" not in current.tags:
         return True, f"version {current.version} has no {tags['objective']} to compare"
     new, old = float(tags["objective_value"]), float(current.tags["objective_value"])
-    better = new > old if direction == "maximize" else new < old
-    relation = "better than" if better else "not better than"
-    return better, f"{tags['objective']} {new:.4f} is {relation} version {current.version}'s {old:.4f}"
+    moves = better(new, old, direction)
+    relation = "better than" if moves else "not better than"
+    return moves, f"{tags['objective']} {new:.4f} is {relation} version {current.version}'s {old:.4f}"
 
 
 def version_tags(spec, best, run_id, data, params):
