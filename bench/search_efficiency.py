@@ -156,7 +156,7 @@ def ours(race):
         pruned = len(re.findall(r"^trial \d+ .*PRUNED", out, re.MULTILINE))
         epochs = re.findall(r"stage 2: \d+ trials of (\d+) epochs", out)  # the last plan's
         champion = "its best trial's own model" if "no refit: the time plan" in out else "refit"
-        note = f"{trials} trials, {pruned} pruned, stage 2 of {epochs[-1] if epochs else '?'} epochs, {champion}" \
+        note = f"{trials} trials complete, {pruned} pruned, stage 2 of {epochs[-1] if epochs else '?'} epochs, {champion}" \
             if code == 0 else \
             f"exit {code}: {(err.strip().splitlines() or ['?'])[-1]}"
         return Result("ours", champion_accuracy(folder, data_kind(race.dataset).name), seconds, note)

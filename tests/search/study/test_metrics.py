@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import balanced_accuracy_score, f1_score, log_loss, roc_auc_score
 
 from estimators import MLPClassifier
-from search.study.metrics import PROBA_METRICS, validation_scoring
+from search.study.metrics import PROBA_METRICS, best, better, validation_scoring
 from search.study.task import TASKS
 
 CLASSES = np.array(["a", "b", "c"])
@@ -100,3 +100,16 @@ def test_the_refit_guard_measures_the_same_on_the_validation_rows(fitted, name):
         assert measured == pytest.approx(model.history_[-1]["val_roc_auc"], rel=1e-6)
     if name == "val_log_loss":  # val_loss is the same negative log-likelihood, without an L2 term
         assert measured == pytest.approx(model.history_[-1]["val_loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("direction, winner", [("maximize", 0.9), ("minimize", 0.1)])
+def test_better_and_best_follow_the_direction(direction, winner):
+    loser = 0.5
+    assert better(winner, loser, direction) and not better(loser, winner, direction)
+    assert not better(loser, loser, direction)  # a tie does not win
+    assert not better(float("nan"), loser, direction) and not better(loser, float("nan"), direction)
+    trials = [type("Trial", (), {"value": v})() for v in (loser, winner, 0.5)]
+    assert best(trials, direction).value == winner
+    assert best([{"score": loser}, {"score": winner}], direction, lambda row: row["score"])["score"] == winner
+    assert best([], direction) is None
+
