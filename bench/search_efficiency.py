@@ -33,8 +33,8 @@ reports, so the best model is on disk at any moment. At T the process is stopped
 is lost with it and never counted, and no final model is trained after T; the bench scores the pickled model
 afterwards (a fraction of a second, outside T).
 
-``--sampler`` changes ours' sampler to another the service's study files name (tpe, random, qmc...;
-Optuna's GPSampler needs PyTorch, which is not installed here, and an entry in search/study/samplers.py).
+``--sampler`` changes ours' sampler to another the service's study files name (tpe, random, qmc, gp:
+Optuna's GPSampler, which needs PyTorch, ``pip install torch``).
 ``--subset N`` trains plain on N rows, for a quick check that the bench works (``--contenders plain
 --budgets 30 --subset 3000 --seeds 0``): a check, not a race.
 """

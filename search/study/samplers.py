@@ -6,6 +6,7 @@ them, so an option one refuses fails before anything runs. A new sampler or
 pruner is one entry here.
 """
 
+import importlib.util
 import inspect
 from dataclasses import dataclass
 from typing import Callable
@@ -31,22 +32,43 @@ class Factory:
     shared_seed : bool
         Samplers only: every worker keeps the file's seed (a trial's point
         is its index in one seeded sequence that the whole study walks).
+    objects : frozenset
+        Options that take Python objects (another sampler, a function), which
+        a study file cannot write: refused.
     """
 
     kind: type
     build: Callable
     forwards: bool = True
     shared_seed: bool = False
+    objects: frozenset = frozenset()
 
     def options(self):
         """The option names a study file may give it."""
-        parameters = set(inspect.signature(self.kind).parameters)
+        parameters = set(inspect.signature(self.kind).parameters) - self.objects
         return parameters if self.forwards else parameters & {"seed"}
 
     def refused(self, options):
         """The options it does not accept, in the file's order."""
         accepted = self.options()
         return [option for option in options if option != "name" and option not in accepted]
+
+
+def _installed(module):
+    return importlib.util.find_spec(module) is not None
+
+
+def _gaussian_process(spec, options):
+    """Optuna's GPSampler, refused up front where PyTorch, which it fits with, is missing.
+
+    Without the check it would fail only after its startup trials, mid-study.
+    Its warning on every independently sampled parameter is off unless asked
+    for: a conditional space (momentum with sgd only) would print one a trial.
+    """
+    if not _installed("torch"):
+        raise ValueError("the gp sampler needs PyTorch, which is not installed (pip install torch; "
+                         "the CPU build is enough)")
+    return optuna.samplers.GPSampler(**{"warn_independent_sampling": False, **options})
 
 
 SAMPLERS = {
@@ -59,6 +81,8 @@ SAMPLERS = {
                     forwards=False, shared_seed=True),
     "qmc": Factory(optuna.samplers.QMCSampler, lambda spec, options: optuna.samplers.QMCSampler(**options),
                    shared_seed=True),
+    "gp": Factory(optuna.samplers.GPSampler, _gaussian_process,
+                  objects=frozenset({"independent_sampler", "constraints_func"})),
 }
 PRUNERS = {
     "median": Factory(optuna.pruners.MedianPruner, lambda spec, options: optuna.pruners.MedianPruner(

@@ -99,7 +99,7 @@ def begin(run, study, started):
     planned = timeplan.plan(timeplan.Clock(started, run.spec.time_budget), now, work_of(run), speed, wanted)
     planned.marks, planned.trials_before = marks, len(budget.used(study.get_trials(deepcopy=False)))
     print(f"time budget {planned.time_budget:g} s from the command's start: {marks['start'] - started:.1f} s spent "
-          f"starting (data, stores), {now - marks['start']:.1f} s probing the speed (on {threads} BLAS "
+          f"starting (Python, imports, data, stores), {now - marks['start']:.1f} s probing the speed (on {threads} BLAS "
           f"thread{'s' * (threads > 1)})", flush=True)
     publish(run, study, planned, step=0)
 
@@ -223,7 +223,7 @@ def spent(run):
     moments = [planned.started] + [planned.marks.get(phase, now) for phase in PHASES]
     seconds = {phase: max(0.0, end - begin) for phase, begin, end in zip(PHASES, moments, moments[1:])}
     line = (f"time spent: {now - planned.started:.1f} s of the budget's {planned.time_budget:g} s (from the command's "
-            "start; Python's start and imports before it not counted): "
+            "start, Python's start and imports included): "
             + ", ".join(f"{phase} {value:.1f} s" for phase, value in seconds.items()))
     print(line, flush=True)
     metrics = {f"{names.SPENT_PREFIX}{phase.replace(' ', '')}_seconds": value for phase, value in seconds.items()}

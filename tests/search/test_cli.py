@@ -5,10 +5,17 @@ test_bad_input.py; these tests run no study.
 """
 
 import argparse
+import builtins
+import runpy
+import sys
+import time
 
 import pytest
 
+from search import cli
 from search.cli import limit, main, parser, port, positive_int
+
+IMPORTED = time.time()  # after this process started, and after it had imported search
 
 
 @pytest.mark.parametrize("text, value", [("1", 1), ("8", 8)])
@@ -137,3 +144,21 @@ def test_a_port_is_1_to_65535(text):
     assert port("65535") == 65535
     with pytest.raises(argparse.ArgumentTypeError):
         port(text)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the process's start is read from /proc")
+def test_python_m_search_counts_a_time_budget_from_the_process_s_start(monkeypatch):
+    given = {}
+    monkeypatch.setattr(cli, "main", lambda argv=None, started=None: given.setdefault("started", started) and 0)
+    with pytest.raises(SystemExit):
+        runpy.run_module("search", run_name="__main__")
+    assert 0 < given["started"] <= IMPORTED  # the clock started before this module's imports, not at the call
+
+
+def test_without_proc_the_clock_starts_at_the_call(monkeypatch):
+    def no_proc(path, *args, **kwargs):
+        raise OSError(f"no {path}")
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    before = time.time()
+    assert before <= cli.process_started() <= time.time()

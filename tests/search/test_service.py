@@ -197,9 +197,9 @@ def test_mlflow_run_from_another_folder_keeps_the_study_in_its_experiment(workdi
     assert launcher.info.run_name == f"{parents[0].info.run_name}-launcher"
 
 
-# Python's start and the imports before the command's clock starts (cli.main): 3 s on a quiet 2-core
-# machine, up to 10 s measured on a loaded one; and the interpreter's exit after the last line.
-BEFORE_AND_AFTER_THE_CLOCK = 15.0
+# The interpreter's exit after the command's last line (the clock starts with the process, imports counted),
+# with a loaded machine's slack: a bound, not a speed.
+AFTER_THE_CLOCK = 15.0
 
 
 def run_for_20_seconds(workdir, study_file):
@@ -223,11 +223,11 @@ def run_for_20_seconds(workdir, study_file):
 
 def test_a_20_second_budget_on_digits_ends_in_time_with_a_champion(workdir):
     """The whole command, refit and registration included, within its budget + 5%: by its own clock, which
-    starts as the command's code does, and by the wall clock, less Python's start."""
+    starts with the process, and by the wall clock, less the interpreter's exit."""
     result, wall, parent, client = run_for_20_seconds(workdir, REPO / "studies" / "quickstart.yaml")
     spent = parent.data.metrics["spent_seconds"]
     assert spent <= 20 * 1.05, result.stdout
-    assert wall <= 20 * 1.05 + BEFORE_AND_AFTER_THE_CLOCK, result.stdout
+    assert wall <= 20 * 1.05 + AFTER_THE_CLOCK, result.stdout
     champion = client.get_model_version_by_alias("quickstart", "champion")
     assert champion.run_id == parent.info.run_id and parent.data.metrics["test_accuracy"] > 0.5
     assert parent.data.params["time_budget"] == "20.0" and parent.data.metrics["plan_epochs"] >= 1

@@ -42,7 +42,8 @@ def test_the_registry_refuses_a_pruner_option_and_says_none_are_taken(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # QMCSampler
-def test_every_registered_sampler_and_pruner_builds_its_optuna_class():
+def test_every_registered_sampler_and_pruner_builds_its_optuna_class(monkeypatch):
+    monkeypatch.setattr(samplers, "_installed", lambda module: True)  # gp's PyTorch, which CI lacks
     for name, factory in samplers.SAMPLERS.items():
         spec = spec_of(sampler={"name": name, "seed": 0}, space={"width": {"low": 8, "high": 64}})
         assert isinstance(samplers.make_sampler(spec), factory.kind)
@@ -61,3 +62,18 @@ def test_a_stage_sampler_replaces_the_study_s_for_that_stage():
     spec = spec_of(stages=[{"n_trials": 1}, {"n_trials": 1, "sampler": "random"}])
     assert isinstance(samplers.make_sampler(spec, 0), optuna.samplers.TPESampler)
     assert isinstance(samplers.make_sampler(spec, 1), optuna.samplers.RandomSampler)
+
+
+def test_the_gp_sampler_is_refused_in_one_line_where_pytorch_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(samplers, "_installed", lambda module: module != "torch")
+    message = refused(write(tmp_path, tiny_study_text("s", sampler={"name": "gp", "seed": 0})))
+    assert "sampler: the gp sampler needs PyTorch, which is not installed (pip install torch" in message
+
+
+def test_the_gp_sampler_takes_its_options_but_none_that_a_file_cannot_write(tmp_path, monkeypatch):
+    monkeypatch.setattr(samplers, "_installed", lambda module: True)
+    spec = spec_of(sampler={"name": "gp", "seed": 0, "n_startup_trials": 4})
+    gp = samplers.make_sampler(spec)
+    assert (gp._n_startup_trials, gp._warn_independent_sampling) == (4, False)
+    message = refused(write(tmp_path, tiny_study_text("s", sampler={"name": "gp", "constraints_func": "f"})))
+    assert "the gp sampler takes no option 'constraints_func'" in message
