@@ -159,7 +159,8 @@ def ours(race):
         note = f"{trials} trials complete, {pruned} pruned, stage 2 of {epochs[-1] if epochs else '?'} epochs, {champion}" \
             if code == 0 else \
             f"exit {code}: {(err.strip().splitlines() or ['?'])[-1]}"
-        return Result("ours", champion_accuracy(folder, data_kind(race.dataset).name), seconds, note)
+        label = "ours" if race.sampler == "tpe" else f"ours ({race.sampler} sampler)"
+        return Result(label, champion_accuracy(folder, data_kind(race.dataset).name), seconds, note)
 
 
 # ---------------------------------------------------------------- plain
