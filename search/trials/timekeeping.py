@@ -99,8 +99,8 @@ def begin(run, study, started):
     planned = timeplan.plan(timeplan.Clock(started, run.spec.time_budget), now, work_of(run), speed, wanted)
     planned.marks, planned.trials_before = marks, len(budget.used(study.get_trials(deepcopy=False)))
     print(f"time budget {planned.time_budget:g} s from the command's start: {marks['start'] - started:.1f} s spent "
-          f"starting (Python, imports, data, stores), {now - marks['start']:.1f} s probing the speed (on {threads} BLAS "
-          f"thread{'s' * (threads > 1)})", flush=True)
+          f"starting (Python, imports, data, stores), {now - marks['start']:.1f} s probing the speed "
+          f"(on {threads} BLAS thread{'s' * (threads > 1)})", flush=True)
     publish(run, study, planned, step=0)
 
 
