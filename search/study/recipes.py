@@ -5,7 +5,7 @@ of its own (the comment on each says which file, and why that one):
 
 - grey images (MNIST, Fashion-MNIST, an npz of one-channel images): ``mnist_best.yaml``;
 - colour images (CIFAR-10, an npz of RGB images): ``cifar10_best.yaml``;
-- small images (digits, any image under 16 pixels a side): ``quickstart.yaml``;
+- small images (digits, any image under 16 pixels a side): ``digits_best.yaml``;
 - tables (a csv, tsv or Parquet file, penguins, diabetes, an npz of flat rows): ``penguins.yaml``, with
   ``quickstart_regression.yaml``'s objective for a regression.
 
@@ -73,18 +73,19 @@ def colour_images(data):
 
 
 def small_images(data):
-    """``studies/quickstart.yaml``: a broad two-stage search (activation, slope, batch norm, lambda, width,
-    depth, rate) that takes under a minute on digits; 8 x 8 images are too coarse to distort or crop."""
+    """``studies/digits_best.yaml``: a wide ReLU network with Gaussian jitter and a cosine rate, 98.2% on
+    digits against the quickstart's 98.0%; 8 x 8 images are too coarse to shift, crop or distort, but noise
+    stops the network memorising its thousand images. The space is narrow (rate, jitter, lambda, width,
+    depth), so that a budget of seconds spends its trials near the answer."""
     return {
         "dataset": {**data.dataset, "validation_fraction": 0.2, "scaling": "standard"},
-        "estimator": {"solver": "sgd", "momentum": 0.9, "batch_size": 64},
-        "space": {"learning_rate_init": {"low": 1.0e-3, "high": 1.0e-1, "log": True},
-                  "activation": {"choices": ["relu", "leaky_relu", "prelu", "tanh", "lecun_tanh"]},
-                  "slope": {"low": -1.0, "high": 1.0},
-                  "batch_norm": {"choices": [None, "before", "after"]},
-                  "lambda": {"low": 1.0e-6, "high": 1.0e-1, "log": True},
-                  "width": {"low": 16, "high": 256, "log": True},
-                  "depth": {"low": 1, "high": 3}},
+        "estimator": {"activation": "relu", "solver": "sgd", "momentum": 0.9, "batch_size": 64,
+                      "learning_rate": "cosine", "n_iter_no_change": 1000},
+        "space": {"learning_rate_init": {"low": 1.0e-2, "high": 1.0e-1, "log": True},
+                  "jitter": {"low": 0.0, "high": 0.8},
+                  "lambda": {"low": 1.0e-6, "high": 1.0e-2, "log": True},
+                  "width": {"low": 64, "high": 512, "log": True},
+                  "depth": {"low": 1, "high": 2}},
         "objective": "val_accuracy",
         "epochs": 30,
         "repeats": 2,  # a few hundred validation images are a noisy judge
@@ -129,7 +130,7 @@ class Recipe:
 RECIPES = {
     "grey": Recipe(grey_images, "studies/mnist_best.yaml"),
     "colour": Recipe(colour_images, "studies/cifar10_best.yaml"),
-    "small": Recipe(small_images, "studies/quickstart.yaml"),
+    "small": Recipe(small_images, "studies/digits_best.yaml"),
     "table": Recipe(table, "studies/penguins.yaml"),
 }
 

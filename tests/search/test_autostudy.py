@@ -18,7 +18,7 @@ def test_the_study_is_written_beside_the_tracking_database_and_the_line_says_how
     assert path == workdir / "stores" / "digits.yaml" and path.read_text() == study_text(data_kind("digits"))
     (line,) = capsys.readouterr().out.splitlines()
     assert line == ("study: wrote stores/digits.yaml, the service's study for small images (from "
-                    "studies/quickstart.yaml); edit it and rerun it with: python -m search run stores/digits.yaml")
+                    "studies/digits_best.yaml); edit it and rerun it with: python -m search run stores/digits.yaml")
     assert sorted(p.name for p in workdir.rglob("*")) == ["digits.yaml", "stores"]  # no store made yet
 
 

@@ -72,9 +72,9 @@ def test_bundled_mnist_gets_mnist_best_s_dataset_keys(tmp_path):
     assert spec.dataset == load_study(STUDIES / "mnist_best.yaml").dataset  # validation_size 5000, minmax
 
 
-def test_digits_gets_the_quickstart_s_study(tmp_path):
+def test_digits_gets_digits_best_s_study_jitter_and_a_cosine_rate(tmp_path):
     data, spec = written(tmp_path, "digits")
-    base = load_study(STUDIES / "quickstart.yaml")
+    base = load_study(STUDIES / "digits_best.yaml")
     assert (data.kind, data.image_shape) == ("small", (8, 8))
     assert spec.dataset == base.dataset and "augment" not in spec.estimator
     same_recipe(spec, base)
