@@ -77,6 +77,7 @@ def test_digits_gets_digits_best_s_study_jitter_and_a_cosine_rate(tmp_path):
     base = load_study(STUDIES / "digits_best.yaml")
     assert (data.kind, data.image_shape) == ("small", (8, 8))
     assert spec.dataset == base.dataset and "augment" not in spec.estimator
+    assert spec.estimator["learning_rate"] == "cosine" and spec.space.describe()["jitter"] == "float[0, 0.8]"
     same_recipe(spec, base)
     assert [stage.n_trials for stage in spec.stages] == [24, 12]
 
