@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from epoch_speed import machine  # bench/ is the script's folder, so on sys.path; it puts the repository there too
 
-from estimators import MLPClassifier  # noqa: E402
+from estimators import MLPClassifier
 
 SETTINGS = dict(hidden_layer_sizes=(256,), solver="sgd", momentum=0.9, batch_size=64, learning_rate="cosine",
                 learning_rate_init=0.05, alpha=1e-3, max_iter=30, n_iter_no_change=1000)
